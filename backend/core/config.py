@@ -1,0 +1,46 @@
+"""Typed settings: every knob of a deployment, read from PHASELAB_* environment variables."""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PHASELAB_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(Path("data"), description="Folder for the default SQLite database.")
+    database_url: str = Field(
+        "", description="SQLAlchemy URL. Empty: sqlite:///<data_dir>/phaselab.db. PostgreSQL: postgresql+psycopg://..."
+    )
+    host: str = Field("127.0.0.1", description="Address `phaselab serve` binds.")
+    port: int = Field(8050, ge=1, le=65535, description="Port `phaselab serve` binds.")
+    api_url: str = Field("", description="Base URL the UI uses to reach the API. Empty: the serving address.")
+    default_queue: Literal["cpu", "gpu"] = Field("cpu", description="Queue a new run goes to unless it names one.")
+    lease_seconds: float = Field(30.0, gt=0, description="A running run whose worker is silent this long is re-queued.")
+    heartbeat_seconds: float = Field(2.0, gt=0, description="How often a worker renews its lease while training.")
+    checkpoint_seconds: float = Field(5.0, gt=0, description="How often a worker checkpoints a run into the database.")
+    flush_rows: int = Field(100, ge=1, description="Metric rows buffered before a write.")
+    flush_seconds: float = Field(0.5, gt=0, description="Longest time a metric row waits in the buffer.")
+    max_attempts: int = Field(3, ge=1, description="Attempts before a run that keeps crashing is marked failed.")
+    poll_seconds: float = Field(0.5, gt=0, description="How often an idle SQLite worker looks for work.")
+    max_page_size: int = Field(200, ge=1, description="Cap on `limit` for list endpoints.")
+    max_points: int = Field(4000, ge=8, description="Cap on points per metric a request may ask for.")
+    submit_token: str = Field("", description="If set, POST /api/runs needs `Authorization: Bearer <token>`.")
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'phaselab.db').resolve()}"
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.resolved_database_url.startswith("postgresql")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
