@@ -1,0 +1,59 @@
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from anyio import to_thread
+from fastapi import APIRouter, Query, Request
+from sse_starlette.sse import EventSourceResponse, ServerSentEvent
+
+from backend.api.routes.runs import get_run_or_404, to_public
+from backend.models import FINAL_STATUSES
+from backend.services import metrics as service
+
+router = APIRouter(prefix="/runs/{run_id}", tags=["events"])
+
+POLL_SECONDS = 0.25
+
+
+@router.get("/events", responses={404: {"description": "No such run"}})
+async def stream_events(
+    run_id: str,
+    request: Request,
+    after_step: Annotated[int | None, Query(description="Send points after this step only.")] = None,
+) -> EventSourceResponse:
+    """Server-sent events: `run` (status, progress, summary) on change, `metrics` (new points), then `done`."""
+    factory = request.app.state.session_factory
+
+    def poll(since: int | None) -> tuple[dict, dict]:
+        # A short transaction per poll: never hold the database (SQLite's write lock) while waiting.
+        with factory() as session:
+            run = to_public(get_run_or_404(session, run_id)).model_dump(mode="json")
+            curves = service.read_curves(session, run_id, None, since)
+        points = {name: {"step": s.tolist(), "value": [None if v != v else float(v) for v in y]}
+                  for name, (s, y) in curves.items()}
+        return run, {"metrics": points, "last_step": service.last_step(curves)}
+
+    def check_exists() -> None:
+        with factory() as session:
+            get_run_or_404(session, run_id)
+
+    await to_thread.run_sync(check_exists)  # a 404 before the stream starts, not an error inside it
+
+    async def events() -> AsyncIterator[ServerSentEvent]:
+        since, last_seen = after_step, None
+        while True:
+            run, new = await to_thread.run_sync(poll, since)
+            if new["last_step"] is not None:
+                since = new["last_step"]
+                yield ServerSentEvent(event="metrics", data=json.dumps(new))
+            fingerprint = (run["status"], run["progress"]["step"], json.dumps(run["summary"], sort_keys=True))
+            if fingerprint != last_seen:
+                last_seen = fingerprint
+                yield ServerSentEvent(event="run", data=json.dumps(run))
+            if run["status"] in FINAL_STATUSES:
+                yield ServerSentEvent(event="done", data=json.dumps({"status": run["status"]}))
+                return
+            await asyncio.sleep(POLL_SECONDS)
+
+    return EventSourceResponse(events(), ping=15)

@@ -1,0 +1,122 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Header, HTTPException, Query, Response, status
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from backend import catalogue
+from backend.api.deps import DispatcherDep, SessionDep, SettingsDep
+from backend.api.errors import config_error, field_error, not_found
+from backend.core.config import Settings
+from backend.models import Run
+from backend.schemas import Progress, RunCreate, RunPublic, RunsPublic, RunStatus
+from backend.services import runs as service
+
+router = APIRouter(prefix="/runs", tags=["runs"])
+
+
+def to_public(run: Run) -> RunPublic:
+    return RunPublic(
+        id=run.id,
+        phenomenon=run.phenomenon,
+        config=run.config,
+        seed=run.seed,
+        queue=run.queue,
+        status=run.status,  # type: ignore[arg-type]
+        progress=Progress(step=run.progress_step, total=run.progress_total),
+        attempts=run.attempts,
+        error=run.error,
+        device=run.device,
+        worker=run.worker,
+        summary=run.summary or {},
+        created_at=run.created_at,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        updated_at=run.updated_at,
+    )
+
+
+def get_run_or_404(session: Session, run_id: str) -> Run:
+    run = session.get(Run, run_id)
+    if run is None:
+        not_found(f"No run with id {run_id!r}.")
+    return run
+
+
+def require_token(settings: Settings, authorization: str | None) -> None:
+    if settings.submit_token and authorization != f"Bearer {settings.submit_token}":
+        raise HTTPException(401, "Submitting needs `Authorization: Bearer <token>` (PHASELAB_SUBMIT_TOKEN).")
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"model": RunPublic, "description": "The existing run of the same config and seed"},
+               404: {"description": "No such phenomenon"}},
+)
+def create_run(
+    body: RunCreate,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    dispatcher: DispatcherDep,
+    authorization: Annotated[str | None, Header()] = None,
+) -> RunPublic:
+    """Start a run, or return the existing run with the same phenomenon, config and seed."""
+    require_token(settings, authorization)
+    try:
+        run, created = service.create_run(
+            session,
+            dispatcher,
+            phenomenon=body.phenomenon,
+            config=body.config,
+            preset=body.preset,
+            seed=body.seed,
+            queue=body.queue or settings.default_queue,
+            max_attempts=settings.max_attempts,
+        )
+    except catalogue.UnknownPhenomenon:
+        not_found(f"No phenomenon named {body.phenomenon!r}; see GET /api/phenomena.")
+    except service.UnknownPreset:
+        presets = ", ".join(catalogue.get_spec(body.phenomenon).PRESETS)
+        field_error(("body", "preset"), f"Unknown preset; choose one of: {presets}", body.preset)
+    except ValidationError as exc:
+        config_error(exc)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return to_public(run)
+
+
+@router.get("")
+def list_runs(
+    session: SessionDep,
+    settings: SettingsDep,
+    phenomenon: str | None = None,
+    status: RunStatus | None = None,
+    limit: Annotated[int, Query(ge=1, description="Page size; capped at PHASELAB_MAX_PAGE_SIZE.")] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> RunsPublic:
+    """Runs, newest first, filtered by phenomenon and status; `count` is the total before paging."""
+    rows, count = service.list_runs(
+        session, phenomenon=phenomenon, status=status, limit=min(limit, settings.max_page_size), offset=offset
+    )
+    return RunsPublic(data=[to_public(run) for run in rows], count=count)
+
+
+@router.get("/{run_id}", responses={404: {"description": "No such run"}})
+def get_run(run_id: str, session: SessionDep) -> RunPublic:
+    """One run: config, status, progress, transitions and claim verdicts."""
+    return to_public(get_run_or_404(session, run_id))
+
+
+@router.post("/{run_id}/cancel", responses={404: {"description": "No such run"}})
+def cancel_run(
+    run_id: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    dispatcher: DispatcherDep,
+    authorization: Annotated[str | None, Header()] = None,
+) -> RunPublic:
+    """Cancel a run: at once if queued, within a training step if running."""
+    require_token(settings, authorization)
+    return to_public(service.cancel_run(session, dispatcher, get_run_or_404(session, run_id)))

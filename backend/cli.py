@@ -1,0 +1,101 @@
+"""The `phaselab` command: serve (API + UI + local workers), worker, migrate."""
+
+import os
+import signal
+import subprocess
+import sys
+from typing import Annotated
+
+import typer
+
+from backend.core.config import get_settings
+
+app = typer.Typer(help="Phaselab: a browser lab for neural-network training dynamics.", no_args_is_help=True)
+
+
+def _mask(url: str) -> str:
+    """The database URL with any password replaced, for printing."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@app.command()
+def migrate() -> None:
+    """Upgrade the database (PHASELAB_DATABASE_URL) to the newest schema."""
+    from backend.core.migrate import upgrade
+
+    url = get_settings().resolved_database_url
+    upgrade(url)
+    typer.echo(f"database ready: {_mask(url)}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (default PHASELAB_HOST or 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port (default PHASELAB_PORT or 8050).")] = None,
+    workers: Annotated[int, typer.Option(min=0, max=64, help="Local worker processes to start.")] = 1,
+    threads: Annotated[int | None, typer.Option(min=1, help="Torch threads per worker (default: cores / workers).")] = None,
+) -> None:
+    """Start the API and the UI on one port, and N local workers, on PHASELAB_DATABASE_URL."""
+    import uvicorn
+
+    from backend.core.migrate import upgrade
+
+    if host is not None:
+        os.environ["PHASELAB_HOST"] = host
+    if port is not None:
+        os.environ["PHASELAB_PORT"] = str(port)
+    get_settings.cache_clear()
+    settings = get_settings()
+    url = settings.resolved_database_url
+    upgrade(url)
+    per_worker = threads or max(1, (os.cpu_count() or 1) // max(1, workers))
+    children = [
+        subprocess.Popen([sys.executable, "-m", "backend", "worker", "--threads", str(per_worker)])
+        for _ in range(workers)
+    ]
+    address = f"http://{settings.host}:{settings.port}"
+    typer.echo(f"Phaselab: database {_mask(url)}, {workers} local worker(s) x {per_worker} thread(s)")
+    typer.secho(f"Phaselab is running at {address}  (API docs: {address}/api/docs; Ctrl-C stops everything)",
+                bold=True)
+    try:
+        uvicorn.run("backend.main:create_app", factory=True, host=settings.host, port=settings.port,
+                    lifespan="on", log_level="warning")
+    finally:
+        _stop(children)
+
+
+def _stop(children: list[subprocess.Popen[bytes]], grace_seconds: float = 10.0) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    for child in children:
+        try:
+            child.wait(timeout=grace_seconds)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+@app.command()
+def worker(
+    queue: Annotated[str, typer.Option(help="Queue(s) to take runs from: cpu, gpu or cpu,gpu.")] = "cpu",
+    device: Annotated[str, typer.Option(help="auto (cuda if present, else cpu), cpu or cuda.")] = "auto",
+    threads: Annotated[int | None, typer.Option(min=1, help="Torch threads (default: all cores).")] = None,
+) -> None:
+    """Train queued runs from PHASELAB_DATABASE_URL until stopped."""
+    queues = [q.strip() for q in queue.split(",") if q.strip()]
+    bad = [q for q in queues if q not in ("cpu", "gpu")]
+    if not queues or bad:
+        raise typer.BadParameter(f"unknown queue {', '.join(bad) or queue!r}; use cpu, gpu or cpu,gpu",
+                                 param_hint="--queue")
+    if device not in ("auto", "cpu", "cuda"):
+        raise typer.BadParameter(f"unknown device {device!r}; use auto, cpu or cuda", param_hint="--device")
+    from workers.cli_worker import worker as run_worker
+
+    run_worker(queue=",".join(queues), device=device, threads=threads)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,53 @@
+"""Assembles the app: the API under /api, the Dash UI at /. One uvicorn process serves both."""
+
+from fastapi import APIRouter, FastAPI, HTTPException
+
+from backend import __version__
+from backend.api.routes import events, health, metrics, phenomena, runs
+from backend.core.config import Settings, get_settings
+from backend.core.db import make_engine, make_sessionmaker
+from backend.dispatch import dispatcher_for
+
+
+def api_router() -> APIRouter:
+    api = APIRouter(prefix="/api")
+    for module in (health, phenomena, runs, metrics, events):
+        api.include_router(module.router)
+
+    @api.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+    def unknown(path: str) -> None:
+        # Registered before the UI's catch-all: an unknown /api path is a 404, not the Dash page.
+        raise HTTPException(404, f"No API route /api/{path}; see /api/docs.")
+
+    return api
+
+
+def create_app(settings: Settings | None = None, with_ui: bool = True) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Phaselab",
+        version=__version__,
+        summary="A browser lab for neural-network training dynamics.",
+        docs_url="/api/docs",
+        redoc_url="/api/redoc",
+        openapi_url="/api/openapi.json",
+    )
+    url = settings.resolved_database_url
+    app.state.settings = settings
+    app.state.engine = make_engine(url)
+    app.state.session_factory = make_sessionmaker(app.state.engine)
+    app.state.dispatcher = dispatcher_for(url)
+    app.include_router(api_router())
+    if with_ui:
+        from a2wsgi import WSGIMiddleware
+        from frontend.app import create_dash
+
+        dash_app = create_dash(api_url=settings.api_url or f"http://{settings.host}:{settings.port}")
+        # Dash's Flask server runs in a thread pool: its callbacks may call our own API over HTTP.
+        app.mount("/", WSGIMiddleware(dash_app.server))  # type: ignore[arg-type]
+    return app
+
+
+def create_api_only() -> FastAPI:
+    """For uvicorn --factory in the API container tests: the API without the UI."""
+    return create_app(with_ui=False)

@@ -1,0 +1,92 @@
+"""Reading a run's curves and snapshots back: filtered, downsampled, or as CSV."""
+
+import csv
+import io
+from collections import defaultdict
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.downsample import downsample
+from backend.models import Metric, Run, Snapshot
+
+
+def read_curves(
+    session: Session, run_id: str, names: list[str] | None = None, after_step: int | None = None
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """name -> (steps, values) sorted by step; NULL (a non-finite value) comes back as NaN."""
+    query = select(Metric.name, Metric.step, Metric.value).where(Metric.run_id == run_id)
+    if names:
+        query = query.where(Metric.name.in_(names))
+    if after_step is not None:
+        query = query.where(Metric.step > after_step)
+    columns: dict[str, tuple[list[int], list[float]]] = defaultdict(lambda: ([], []))
+    for name, step, value in session.execute(query.order_by(Metric.name, Metric.step)):
+        steps, values = columns[name]
+        steps.append(step)
+        values.append(np.nan if value is None else value)
+    return {
+        name: (np.asarray(steps, dtype=np.int64), np.asarray(values, dtype=np.float64))
+        for name, (steps, values) in columns.items()
+    }
+
+
+def marked_steps(run: Run) -> list[int]:
+    return [int(t["step"]) for t in (run.summary or {}).get("transitions", []) if "step" in t]
+
+
+def downsampled(
+    curves: dict[str, tuple[np.ndarray, np.ndarray]], max_points: int, keep_steps: list[int]
+) -> dict[str, dict[str, list]]:
+    out: dict[str, dict[str, list]] = {}
+    for name, (steps, values) in curves.items():
+        s, v = downsample(steps, values, max_points, keep_steps)
+        out[name] = {"step": s.tolist(), "value": [None if not np.isfinite(x) else float(x) for x in v]}
+    return out
+
+
+def last_step(curves: dict[str, tuple[np.ndarray, np.ndarray]]) -> int | None:
+    ends = [int(steps[-1]) for steps, _ in curves.values() if len(steps)]
+    return max(ends) if ends else None
+
+
+def to_csv(curves: dict[str, tuple[np.ndarray, np.ndarray]]) -> str:
+    """Wide CSV: one row per step, one column per metric, empty where a metric has no value."""
+    names = sorted(curves)
+    table: dict[int, dict[str, float]] = defaultdict(dict)
+    for name in names:
+        for step, value in zip(*curves[name], strict=True):
+            table[int(step)][name] = float(value)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["step", *names])
+    for step in sorted(table):
+        row = table[step]
+        writer.writerow([step, *(_cell(row.get(name)) for name in names)])
+    return buffer.getvalue()
+
+
+def _cell(value: float | None) -> str:
+    return "" if value is None or not np.isfinite(value) else repr(value)
+
+
+def read_snapshots(session: Session, run_id: str, name: str | None, max_steps: int) -> dict[str, dict]:
+    """name -> {steps, shape, values}; at most max_steps snapshots per name, evenly spaced, last kept."""
+    query = select(Snapshot).where(Snapshot.run_id == run_id)
+    if name:
+        query = query.where(Snapshot.name == name)
+    grouped: dict[str, list[Snapshot]] = defaultdict(list)
+    for snap in session.execute(query.order_by(Snapshot.name, Snapshot.step)).scalars():
+        grouped[snap.name].append(snap)
+    out: dict[str, dict] = {}
+    for key, snaps in grouped.items():
+        if len(snaps) > max_steps:
+            picks = np.unique(np.linspace(0, len(snaps) - 1, max_steps).round().astype(int))
+            snaps = [snaps[i] for i in picks]
+        out[key] = {
+            "steps": [s.step for s in snaps],
+            "shape": snaps[-1].shape,
+            "values": [s.values for s in snaps],
+        }
+    return out

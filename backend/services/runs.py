@@ -1,0 +1,117 @@
+"""Creating, listing and cancelling runs: the logic behind the thin /api/runs routes."""
+
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from backend import catalogue
+from backend.dispatch import Dispatcher
+from backend.models import FINAL_STATUSES, Run
+
+
+class UnknownPreset(LookupError):
+    pass
+
+
+def new_run_id() -> str:
+    """Short, URL-safe, unguessable enough for sharing (8 chars, 48 bits)."""
+    return secrets.token_urlsafe(6)
+
+
+def create_run(
+    session: Session,
+    dispatcher: Dispatcher,
+    *,
+    phenomenon: str,
+    config: dict[str, Any] | None = None,
+    preset: str | None = None,
+    seed: int = 0,
+    queue: str = "cpu",
+    max_attempts: int = 3,
+) -> tuple[Run, bool]:
+    """The run for this content hash, and whether this call created (or re-queued) it.
+
+    Raises catalogue.UnknownPhenomenon, UnknownPreset, pydantic.ValidationError.
+    The database's unique index on content_hash decides races: INSERT ... ON CONFLICT DO NOTHING.
+    A failed or cancelled run asked for again is re-queued (its checkpoint lets it resume).
+    """
+    spec = catalogue.get_spec(phenomenon)
+    if preset is not None and preset not in spec.PRESETS:
+        raise UnknownPreset(preset)
+    validated = catalogue.resolve_config(spec, config, preset)
+    digest = catalogue.content_hash(phenomenon, validated, seed, spec.VERSION)
+    values = {
+        "id": new_run_id(),
+        "phenomenon": phenomenon,
+        "config": validated.model_dump(mode="json"),
+        "seed": seed,
+        "trainer_version": spec.VERSION,
+        "content_hash": digest,
+        "queue": queue,
+        "status": "queued",
+        "cancel_requested": False,
+        "attempts": 0,
+        "max_attempts": max_attempts,
+        "progress_step": 0,
+        "progress_total": int(validated.total_steps),  # type: ignore[attr-defined]
+        "summary": {},
+        "created_at": datetime.now(UTC),
+        "updated_at": datetime.now(UTC),
+    }
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(Run).values(**values).on_conflict_do_nothing(index_elements=["content_hash"]).returning(Run.id)
+    created_id = session.execute(stmt).scalar_one_or_none()
+    run = session.execute(
+        select(Run).where(Run.content_hash == digest).execution_options(populate_existing=True)
+    ).scalar_one()
+    if created_id is not None:
+        dispatcher.enqueue(session, run)
+        return run, True
+    if run.status in ("failed", "cancelled"):
+        requeued = session.execute(
+            update(Run)
+            .where(Run.id == run.id, Run.status.in_(("failed", "cancelled")))
+            .values(status="queued", cancel_requested=False, attempts=0, error=None, finished_at=None,
+                    queue=queue, updated_at=datetime.now(UTC))
+            .returning(Run.id)
+        ).scalar_one_or_none()
+        if requeued is not None:
+            session.refresh(run)
+            dispatcher.enqueue(session, run)
+            return run, True
+    return run, False
+
+
+def list_runs(
+    session: Session, *, phenomenon: str | None, status: str | None, limit: int, offset: int
+) -> tuple[list[Run], int]:
+    query = select(Run)
+    if phenomenon:
+        query = query.where(Run.phenomenon == phenomenon)
+    if status:
+        query = query.where(Run.status == status)
+    count = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = session.execute(query.order_by(Run.created_at.desc(), Run.id).limit(limit).offset(offset)).scalars()
+    return list(rows), count
+
+
+def cancel_run(session: Session, dispatcher: Dispatcher, run: Run) -> Run:
+    """A queued run is cancelled at once; a running one at its worker's next step; a finished one stays."""
+    if run.status in FINAL_STATUSES:
+        return run
+    now = datetime.now(UTC)
+    session.execute(
+        update(Run)
+        .where(Run.id == run.id, Run.status == "queued")
+        .values(status="cancelled", cancel_requested=True, finished_at=now, updated_at=now)
+    )
+    session.execute(
+        update(Run).where(Run.id == run.id, Run.status == "running").values(cancel_requested=True, updated_at=now)
+    )
+    session.refresh(run)
+    dispatcher.cancel(session, run)
+    return run
