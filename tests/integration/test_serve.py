@@ -1,0 +1,66 @@
+"""`phaselab serve`: one port for API and UI, local workers, a printed URL, and Ctrl-C stops everything."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.servers import ROOT, free_port, phaselab_env
+
+pytestmark = pytest.mark.integration
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split()[2] != "Z"
+
+
+def test_serve_prints_the_url_serves_api_and_ui_and_ctrl_c_stops_every_process(tmp_path):
+    port = free_port()
+    log = tmp_path / "serve.log"
+    env = phaselab_env(f"sqlite:///{tmp_path / 'serve.db'}")
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "backend", "serve", "--port", str(port), "--workers", "2"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        assert f"running at {base}" in log.read_text()
+        assert httpx.get(f"{base}/api/phenomena").json()["count"] >= 2
+        page = httpx.get(f"{base}/runs/some-run-id")  # a deep link is the UI, not a 404
+        assert page.status_code == 200 and "react-entry-point" in page.text
+        workers = _children(proc.pid)
+        assert len(workers) == 2, log.read_text()
+
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 15
+        while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(_alive(w) for w in workers), log.read_text()
+        assert "Traceback" not in log.read_text()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
