@@ -52,7 +52,8 @@ def serve(
     upgrade(url)
     per_worker = threads or max(1, (os.cpu_count() or 1) // max(1, workers))
     children = [
-        subprocess.Popen([sys.executable, "-m", "backend", "worker", "--threads", str(per_worker)])
+        subprocess.Popen([sys.executable, "-m", "backend", "worker", "--threads", str(per_worker)],
+                         preexec_fn=_die_with_parent)
         for _ in range(workers)
     ]
     address = f"http://{settings.host}:{settings.port}"
@@ -64,6 +65,15 @@ def serve(
                     lifespan="on", log_level="warning")
     finally:
         _stop(children)
+
+
+def _die_with_parent() -> None:
+    """In a local worker, before exec: get SIGTERM when `serve` dies, even by SIGKILL (Linux)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _stop(children: list[subprocess.Popen[bytes]], grace_seconds: float = 10.0) -> None:
