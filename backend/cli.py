@@ -60,11 +60,18 @@ def serve(
     typer.echo(f"Phaselab: database {_mask(url)}, {workers} local worker(s) x {per_worker} thread(s)")
     typer.secho(f"Phaselab is running at {address}  (API docs: {address}/api/docs; Ctrl-C stops everything)",
                 bold=True)
+    # uvicorn re-raises the signal that stopped it once it has shut down; as SystemExit (SIGTERM) or
+    # KeyboardInterrupt (SIGINT, Ctrl-C) it unwinds through `finally`, which stops the workers.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         uvicorn.run("backend.main:create_app", factory=True, host=settings.host, port=settings.port,
                     lifespan="on", log_level="warning")
     finally:
         _stop(children)
+
+
+def _exit_on_sigterm(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _die_with_parent() -> None:

@@ -1,0 +1,112 @@
+"""The UI's only door to the backend: a small synchronous client for Phaselab's public HTTP API.
+
+Pages never import the database or backend models; whatever the UI does, a script can do with this
+client (or curl). Failures come back as `ApiError`, which pages show as an alert, never a traceback.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import flask
+import httpx
+
+# Short timeouts: the API is local and its answers are small; a page should fail fast and say why.
+TIMEOUT = httpx.Timeout(10.0, connect=2.0)
+
+
+@dataclass
+class ApiError(Exception):
+    """A failed API call: a human-readable message, the HTTP status (None: no answer) and, for a 422,
+    the message for each config knob that was rejected (`{"p": "p must be prime ..."}`)."""
+
+    message: str
+    status: int | None = None
+    fields: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ApiClient:
+    def __init__(self, base_url: str, transport: httpx.BaseTransport | None = None):
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.Client(base_url=self.base_url, timeout=TIMEOUT, transport=transport)
+
+    # -- catalogue ------------------------------------------------------------------------------
+
+    def phenomena(self) -> list[dict[str, Any]]:
+        return self._request("GET", "/api/phenomena")["data"]
+
+    def phenomenon(self, name: str) -> dict[str, Any]:
+        return self._request("GET", f"/api/phenomena/{name}")
+
+    # -- runs -----------------------------------------------------------------------------------
+
+    def create_run(self, phenomenon: str, config: dict[str, Any], seed: int = 0) -> tuple[dict[str, Any], bool]:
+        """(run, created): created is False when a run with the same content hash already existed."""
+        response = self._send("POST", "/api/runs", json={"phenomenon": phenomenon, "config": config, "seed": seed})
+        return response.json(), response.status_code == 201
+
+    def runs(self, phenomenon: str | None = None, status: str | None = None, limit: int = 50,
+             offset: int = 0) -> dict[str, Any]:
+        params = {"phenomenon": phenomenon, "status": status, "limit": limit, "offset": offset}
+        return self._request("GET", "/api/runs", params={k: v for k, v in params.items() if v not in (None, "")})
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        return self._request("GET", f"/api/runs/{run_id}")
+
+    def cancel(self, run_id: str) -> dict[str, Any]:
+        return self._request("POST", f"/api/runs/{run_id}/cancel")
+
+    def metrics(self, run_id: str, names: list[str] | None = None, after_step: int | None = None,
+                max_points: int = 2000) -> dict[str, Any]:
+        """{"metrics": {name: {"step": [...], "value": [...]}}, "last_step": int | None}, downsampled
+        on the server past max_points (always pass it: never pull a whole long curve into the page)."""
+        params: dict[str, Any] = {"max_points": max_points}
+        if names:
+            params["names"] = ",".join(names)
+        if after_step is not None:
+            params["after_step"] = after_step
+        return self._request("GET", f"/api/runs/{run_id}/metrics", params=params)
+
+    def snapshots(self, run_id: str, name: str | None = None) -> dict[str, Any]:
+        return self._request("GET", f"/api/runs/{run_id}/snapshots", params={"name": name} if name else None)
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self._send(method, path, **kwargs).json()
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise ApiError(f"The Phaselab API at {self.base_url} did not answer ({type(exc).__name__}).") from exc
+        if response.is_success:
+            return response
+        raise error_from(response)
+
+
+def error_from(response: httpx.Response) -> ApiError:
+    """An ApiError from a failed response: FastAPI's `detail` (a string, or a list of 422 errors)."""
+    try:
+        detail = response.json().get("detail")
+    except ValueError:
+        detail = None
+    if isinstance(detail, list):
+        fields: dict[str, str] = {}
+        lines = []
+        for err in detail:
+            loc = [str(part) for part in err.get("loc", [])]
+            # ["body", "config", "p"] names a knob; anything else (body.seed, body.preset) is shown by path.
+            name = loc[2] if loc[:2] == ["body", "config"] and len(loc) > 2 else ".".join(loc[1:] or loc)
+            fields.setdefault(name, err.get("msg", "invalid"))
+            lines.append(f"{name}: {err.get('msg', 'invalid')}")
+        return ApiError("; ".join(lines) or "Invalid request.", response.status_code, fields)
+    message = detail if isinstance(detail, str) else f"The API answered {response.status_code}."
+    return ApiError(message, response.status_code)
+
+
+def api() -> ApiClient:
+    """The client of the Dash app serving the current request (create_dash puts it on its Flask app)."""
+    return flask.current_app.extensions["phaselab_api"]

@@ -1,0 +1,91 @@
+"""Component ids. Each carries its page's prefix, so two pages (or the run view inside two pages) never
+collide; pattern-matching ids are dicts whose `type` carries the prefix."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from dash import ALL
+
+
+@dataclass(frozen=True)
+class RunView:
+    """Ids of the live run panel (status, claims, charts, snapshots) inside page `page`."""
+
+    page: str
+
+    def _id(self, name: str) -> str:
+        return f"{self.page}-{name}"
+
+    @property
+    def run(self) -> str:  # Store: {"id": run_id} or None: which run the panel follows
+        return self._id("run")
+
+    @property
+    def spec(self) -> str:  # Store: the phenomenon's charts, snapshot views and claims
+        return self._id("spec")
+
+    @property
+    def cursor(self) -> str:  # Store: what the browser already has (last step, points, marks, status)
+        return self._id("cursor")
+
+    @property
+    def tick(self) -> str:  # Interval driving live updates while the run is queued or running
+        return self._id("tick")
+
+    @property
+    def status(self) -> str:
+        return self._id("status")
+
+    @property
+    def claims(self) -> str:
+        return self._id("claims")
+
+    def chart(self, chart_id: str | Any = ALL) -> dict[str, Any]:
+        return {"type": self._id("chart"), "chart": chart_id}
+
+    def snapshot(self, name: str | Any = ALL) -> dict[str, Any]:
+        return {"type": self._id("snapshot"), "name": name}
+
+
+class Explore:
+    URL = "explore-url"
+    PRESET = "explore-preset"
+    SEED = "explore-seed"
+    RUN = "explore-run-button"
+    CANCEL = "explore-cancel-button"
+    ALERT = "explore-alert"
+    FORM_STATE = "explore-form-state"  # Store: schema and presets, for the callbacks
+    VIEW = RunView("explore")
+
+    @staticmethod
+    def knob(name: str | Any = ALL) -> dict[str, Any]:
+        return {"type": "explore-knob", "name": name}
+
+
+class RunPage:
+    VIEW = RunView("run")
+
+
+class Runs:
+    URL = "runs-url"
+    PHENOMENON = "runs-phenomenon"
+    STATUS = "runs-status"
+    TABLE = "runs-table"
+    PAGINATION = "runs-pagination"
+    COUNT = "runs-count"
+    COMPARE = "runs-compare"
+
+    @staticmethod
+    def pick(run_id: str | Any = ALL) -> dict[str, Any]:
+        return {"type": "runs-pick", "run": run_id}
+
+
+class Compare:
+    URL = "compare-url"
+    RUNS = "compare-runs"
+    CHART = "compare-chart"
+    LOG_X = "compare-log-x"
+    LOG_Y = "compare-log-y"
+    SMOOTHING = "compare-smoothing"
+    GRAPH = "compare-graph"
+    ALERT = "compare-alert"
