@@ -1,0 +1,152 @@
+"""execute_run: one attempt of one run, from claim to final status. Both dispatchers call it.
+
+The `runs` row decides everything: the claim increments `attempts`, every write is fenced on it, and
+the attempt ends in exactly one of
+  succeeded | cancelled    the trainer returned (cancelled if it stopped early on a cancel)
+  released                 the worker is shutting down: back to queued, the attempt not counted
+  requeued | failed        the trainer raised: queued again while attempts < max_attempts, else failed
+  fenced                   another worker owns the run now: this one stops and writes nothing
+  skipped                  nothing to claim (finished, cancelled, or another worker holds the lease)
+A worker that dies without reaching any of these leaves a lease that expires; the next claim (lease
+queue) or the reaper (procrastinate) puts the run back, and it resumes from its checkpoint.
+"""
+
+import logging
+import os
+import traceback
+from collections.abc import Callable
+from typing import Any, Literal
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.core.config import Settings
+from backend.core.db import transaction
+from backend.dispatch import Dispatcher, dispatcher_for
+from backend.models import Run
+from workers import phenomena
+from workers.context import Fenced, RunContext, StopReason
+from workers.lease_queue import claim_run, database_now, gave_up
+
+log = logging.getLogger("phaselab.worker")
+
+Outcome = Literal["succeeded", "cancelled", "released", "requeued", "failed", "fenced", "skipped"]
+
+# Test-only fault injection, off unless set in a worker's environment (tests/integration/test_workers.py).
+CRASH_BEFORE_FINISH = "PHASELAB_TEST_CRASH_BEFORE_FINISH"  # os._exit after the last step, before the final status
+POISON = "PHASELAB_TEST_POISON"  # every attempt raises, as a trainer bug would
+
+
+def execute_run(
+    run_id: str,
+    *,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    worker_id: str,
+    device: str,
+    claimed_attempt: int | None = None,
+    stop_requested: Callable[[], StopReason | None] | None = None,
+    dispatcher: Dispatcher | None = None,
+) -> Outcome:
+    """Train run `run_id` (claimed here unless `claimed_attempt` says the caller did) and settle it."""
+    attempt = claimed_attempt
+    if attempt is None:
+        attempt = claim_run(session_factory, run_id, worker_id, settings.lease_seconds, device)
+        if attempt is None:
+            log.info("run %s: nothing to claim (finished, cancelled or running elsewhere)", run_id)
+            return "skipped"
+    dispatcher = dispatcher or dispatcher_for(settings.resolved_database_url)
+    with session_factory() as session:
+        run = session.get_one(Run, run_id)
+        session.expunge(run)
+    log.info("run %s attempt %d/%d: %s on %s", run_id, attempt, run.max_attempts, run.phenomenon, device)
+
+    ctx: RunContext | None = None
+    try:
+        spec = phenomena.spec(run.phenomenon)
+        config = spec.Config.model_validate(run.config)  # the stored JSON rebuilds the same Config
+        ctx = RunContext(run_id=run_id, attempt=attempt, spec=spec, config=config, device=device,
+                         settings=settings, session_factory=session_factory, stop_requested=stop_requested)
+        ctx.start()
+        if os.environ.get(POISON):
+            raise RuntimeError(f"injected failure ({POISON})")
+        phenomena.trainer(run.phenomenon).train(config, ctx, run.seed)
+        ctx.flush()
+        if os.environ.get(CRASH_BEFORE_FINISH):
+            os._exit(17)
+        if ctx.stop_reason == "shutdown" and not ctx.cancel_requested:
+            ctx.requeue(None, release=True, also=lambda s: dispatcher.enqueue(s, run))
+            log.info("run %s released at step %d (worker stopping)", run_id, ctx.progress)
+            return "released"
+        # A trainer that returns without having been told to stop has finished (a cancel that
+        # arrives during the last step loses the race: the run succeeded).
+        status: Outcome = "succeeded" if ctx.stop_reason is None else "cancelled"
+        ctx.finish(status)
+        log.info("run %s %s at step %d: %d metric rows in %d writes",
+                 run_id, status, ctx.progress, ctx.rows_written, ctx.writes)
+        return status
+    except Fenced:
+        return _stale(run_id, attempt)
+    except Exception as exc:
+        # Settle first: an error of a worker that lost its lease (its connection was cut while it
+        # was frozen, say) is no crash of the run, just the end of a stale attempt.
+        reason = traceback.format_exception_only(exc)[-1].strip()
+        outcome = _after_crash(run, attempt, reason, ctx, session_factory, dispatcher)
+        if outcome == "fenced":
+            return _stale(run_id, attempt, f" ({reason})")
+        log.error("run %s attempt %d crashed; %s", run_id, attempt, outcome, exc_info=exc)
+        return outcome
+    finally:
+        if ctx is not None:
+            ctx.close()
+
+
+def _stale(run_id: str, attempt: int, why: str = "") -> Outcome:
+    log.warning("run %s: attempt %d is stale (another worker took the run over); stopped, wrote nothing%s",
+                run_id, attempt, why)
+    return "fenced"
+
+
+def _after_crash(
+    run: Run,
+    attempt: int,
+    reason: str,
+    ctx: RunContext | None,
+    session_factory: sessionmaker[Session],
+    dispatcher: Dispatcher,
+) -> Outcome:
+    """Failed for good once the attempts are used up; otherwise queued again (it resumes from its checkpoint)."""
+    give_up = attempt >= run.max_attempts
+    error = gave_up(attempt, reason) if give_up else reason
+    try:
+        if ctx is not None:
+            try:  # keep what the attempt logged: handy to see where it went wrong
+                if give_up:
+                    ctx.finish("failed", error=error)
+                else:
+                    ctx.requeue(error, release=False, also=lambda s: dispatcher.enqueue(s, run))
+                return "failed" if give_up else "requeued"
+            except Fenced:
+                raise
+            except Exception:
+                log.warning("run %s: could not write the buffered rows; settling the status only", run.id,
+                            exc_info=True)
+        with transaction(session_factory) as session:
+            now = database_now(session)
+            values: dict[str, Any] = {"status": "failed", "finished_at": now} if give_up else {"status": "queued"}
+            settled = session.execute(
+                update(Run)
+                .where(Run.id == run.id, Run.attempts == attempt, Run.status == "running")
+                .values(**values, error=error, lease_expires_at=None, updated_at=now)
+                .returning(Run.id)
+            ).scalar_one_or_none()
+            if settled is None:
+                raise Fenced(run.id)
+            if not give_up:
+                dispatcher.enqueue(session, run)
+        return "failed" if give_up else "requeued"
+    except Fenced:
+        return "fenced"
+    except Exception:
+        log.exception("run %s: could not record the crash; its lease will expire and it will be retried", run.id)
+        return "failed"

@@ -1,0 +1,173 @@
+"""The lease queue: claiming and reclaiming runs on the `runs` table itself (the SQLite dispatcher).
+
+A claim is one transaction: runs whose lease expired are put back (reap), then the oldest queued run
+of the worker's queues is taken with one `UPDATE ... WHERE id = (SELECT ... LIMIT 1) RETURNING`.
+Claiming increments `attempts`; that number fences every later write of the attempt
+(workers/context.py), so a worker that lost its lease writes nothing.
+
+On SQLite the transaction starts with BEGIN IMMEDIATE (backend/core/db.py): claims are serialized.
+On PostgreSQL the same code works (rows are locked FOR UPDATE SKIP LOCKED); there the procrastinate
+worker claims by id (`claim_run`) and its reaper thread calls `reap_expired` (workers/procrastinate_app.py).
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.core.db import transaction
+from backend.models import Run
+
+LOST = "its worker stopped answering (lease expired)"
+
+
+@dataclass(frozen=True)
+class Reaped:
+    run_id: str
+    status: str  # queued (to be claimed again), failed (out of attempts) or cancelled
+    queue: str
+
+
+def gave_up(attempts: int, why: str) -> str:
+    return f"gave up after {attempts} attempt{'s' if attempts != 1 else ''}: {why}"
+
+
+def _is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def database_now(session: Session) -> datetime:
+    """The clock leases are measured by. PostgreSQL: the server's (its transaction start), so workers
+    on machines whose clocks disagree still agree on who holds a lease. SQLite: this machine's."""
+    if _is_postgres(session):
+        return session.execute(select(func.now())).scalar_one()
+    return datetime.now(UTC)
+
+
+def reap_expired(session: Session, now: datetime | None = None) -> list[Reaped]:
+    """Put back every running run whose lease expired (its worker died, froze or lost the database).
+
+    Back to `queued` if it has attempts left (it resumes from its checkpoint), `failed` if not (a run
+    that kills its worker every time is poison), `cancelled` if a cancel was asked for.
+    The worker that held it is fenced: its attempt number no longer matches a running row.
+    """
+    now = now or database_now(session)
+    expired = select(Run.id, Run.attempts, Run.max_attempts, Run.cancel_requested, Run.queue).where(
+        Run.status == "running", Run.lease_expires_at < now
+    )
+    if _is_postgres(session):
+        expired = expired.with_for_update(skip_locked=True)  # a frozen writer's locked row waits its turn
+    reaped = []
+    for run_id, attempts, max_attempts, cancel_requested, queue in session.execute(expired).all():
+        values: dict[str, object] = {"worker": None, "lease_expires_at": None, "updated_at": now}
+        if cancel_requested:
+            values.update(status="cancelled", finished_at=now)
+        elif attempts >= max_attempts:
+            values.update(status="failed", finished_at=now, error=gave_up(attempts, LOST))
+        else:
+            values.update(status="queued")
+        done = session.execute(
+            update(Run)
+            .where(Run.id == run_id, Run.status == "running", Run.attempts == attempts)
+            .values(**values)
+            .returning(Run.id)
+        ).scalar_one_or_none()
+        if done is not None:
+            reaped.append(Reaped(run_id, str(values["status"]), queue))
+    return reaped
+
+
+def _claim_values(worker_id: str, device: str | None, lease_seconds: float, now: datetime) -> dict[str, object]:
+    return {
+        "status": "running",
+        "attempts": Run.attempts + 1,
+        "worker": worker_id,
+        "device": device,
+        "lease_expires_at": now + timedelta(seconds=lease_seconds),
+        "heartbeat_at": now,
+        "started_at": func.coalesce(Run.started_at, now),
+        "updated_at": now,
+    }
+
+
+def claim_next(
+    session_factory: sessionmaker[Session],
+    queues: list[str],
+    worker_id: str,
+    lease_seconds: float,
+    device: str | None = None,
+) -> tuple[str, int] | None:
+    """(run_id, attempt) of the oldest queued run of `queues`, now running under this worker; or None."""
+    with transaction(session_factory) as session:
+        now = database_now(session)
+        reap_expired(session, now)
+        _fail_exhausted(session, now, queues)
+        oldest = (
+            select(Run.id)
+            .where(Run.queue.in_(queues), Run.status == "queued", Run.attempts < Run.max_attempts)
+            .order_by(Run.created_at, Run.id)
+            .limit(1)
+        )
+        if _is_postgres(session):
+            oldest = oldest.with_for_update(skip_locked=True)
+        row = session.execute(
+            update(Run)
+            .where(Run.id == oldest.scalar_subquery(), Run.status == "queued")
+            .values(**_claim_values(worker_id, device, lease_seconds, now))
+            .returning(Run.id, Run.attempts)
+        ).first()
+    return (row[0], row[1]) if row else None
+
+
+def claim_run(
+    session_factory: sessionmaker[Session],
+    run_id: str,
+    worker_id: str,
+    lease_seconds: float,
+    device: str | None = None,
+) -> int | None:
+    """Claim one run by id (a procrastinate job names its run): the new attempt number, or None.
+
+    None when there is nothing to do: the run finished, another worker holds a live lease on it, or it
+    cannot run again (cancel asked for: marked cancelled; out of attempts: marked failed).
+    """
+    with transaction(session_factory) as session:
+        now = database_now(session)
+        current = select(Run.status, Run.attempts, Run.max_attempts, Run.cancel_requested,
+                         Run.lease_expires_at).where(Run.id == run_id)
+        if _is_postgres(session):
+            current = current.with_for_update()
+        row = session.execute(current).first()
+        if row is None:
+            return None
+        expired = row.status == "running" and row.lease_expires_at is not None and _utc(row.lease_expires_at) < now
+        if row.status != "queued" and not expired:
+            return None
+        same = (Run.id == run_id, Run.status == row.status, Run.attempts == row.attempts)
+        if row.cancel_requested or row.attempts >= row.max_attempts:
+            why = LOST if row.status == "running" else "out of attempts"
+            final = {"status": "cancelled"} if row.cancel_requested else {
+                "status": "failed", "error": gave_up(row.attempts, why)}
+            session.execute(update(Run).where(*same).values(
+                **final, finished_at=now, updated_at=now, worker=None, lease_expires_at=None))
+            return None
+        return session.execute(
+            update(Run).where(*same).values(**_claim_values(worker_id, device, lease_seconds, now))
+            .returning(Run.attempts)
+        ).scalar_one_or_none()
+
+
+def _utc(moment: datetime) -> datetime:
+    """SQLite hands datetimes back naive; every time Phaselab stores is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _fail_exhausted(session: Session, now: datetime, queues: list[str]) -> None:
+    """A queued run with no attempts left (max_attempts lowered by hand, say) fails instead of waiting forever."""
+    session.execute(
+        update(Run)
+        .where(Run.queue.in_(queues), Run.status == "queued", Run.attempts >= Run.max_attempts)
+        .values(status="failed", finished_at=now, updated_at=now,
+                error=func.coalesce(Run.error, "out of attempts"))
+    )
