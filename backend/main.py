@@ -1,8 +1,10 @@
 """Assembles the app: the API under /api, the Dash UI at /. One uvicorn process serves both."""
 
 from fastapi import APIRouter, FastAPI, HTTPException
+from fastapi.exceptions import RequestValidationError
 
 from backend import __version__
+from backend.api.errors import validation_error_handler
 from backend.api.routes import events, health, metrics, phenomena, runs
 from backend.core.config import Settings, get_settings
 from backend.core.db import make_engine, make_sessionmaker
@@ -37,9 +39,11 @@ def create_app(settings: Settings | None = None, with_ui: bool = True) -> FastAP
     app.state.engine = make_engine(url)
     app.state.session_factory = make_sessionmaker(app.state.engine)
     app.state.dispatcher = dispatcher_for(url)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.include_router(api_router())
     if with_ui:
         from a2wsgi import WSGIMiddleware
+
         from frontend.app import create_dash
 
         dash_app = create_dash(api_url=settings.api_url or f"http://{settings.host}:{settings.port}")

@@ -5,6 +5,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+MAX_STEP = 2**31 - 1  # steps and offsets are 32-bit integers in the database
+
 RunStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 Queue = Literal["cpu", "gpu"]
 

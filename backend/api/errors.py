@@ -1,10 +1,29 @@
 """Turning domain errors into HTTP answers: a 422 that names the field, a 404, never a 500."""
 
+import math
 from typing import Any, NoReturn
 
-from fastapi import HTTPException
+from fastapi import HTTPException, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+
+
+def _json_safe(value: Any) -> Any:
+    """JSON has no NaN or Infinity: a 422 about `"lr": NaN` must still render (as the string "nan")."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(item) for item in value]
+    return value
+
+
+async def validation_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse(status_code=422, content={"detail": _json_safe(jsonable_encoder(exc.errors()))})
 
 
 def config_error(exc: ValidationError, prefix: tuple[str, ...] = ("body", "config")) -> NoReturn:

@@ -142,3 +142,26 @@ def test_openapi_docs_are_served(client):
     assert client.get("/api/docs").status_code == 200
     spec = client.get("/api/openapi.json").json()
     assert "/api/runs" in spec["paths"] and "/api/runs/{run_id}/metrics" in spec["paths"]
+
+
+@pytest.mark.parametrize(
+    ("body", "loc"),
+    [
+        (b'{"phenomenon": "grokking", "config": {"lr": NaN}}', ["body", "config", "lr"]),
+        (b'{"phenomenon": "double_descent", "config": {"noise": Infinity}}', ["body", "config", "noise"]),
+    ],
+)
+def test_non_finite_knobs_are_422_not_500(client, body, loc):
+    response = client.post("/api/runs", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == loc
+
+
+@pytest.mark.parametrize("query", ["/api/runs?offset=10000000000000000000000", "/metrics?after_step=1e30",
+                                   "/metrics?after_step=10000000000000000000000",
+                                   "/events?after_step=10000000000000000000000"])
+def test_out_of_range_integers_in_queries_are_422(client, query):
+    if not query.startswith("/api"):
+        run = client.post("/api/runs", json={"phenomenon": "grokking", "config": TINY}).json()
+        query = f"/api/runs/{run['id']}{query}"
+    assert client.get(query).status_code == 422

@@ -68,7 +68,7 @@ class Claim:
 class PhenomenonConfig(BaseModel):
     """Base of every phenomenon's `Config`: unknown knobs are an error, not silently ignored."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     @property
     def total_steps(self) -> int:

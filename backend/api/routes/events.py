@@ -9,6 +9,7 @@ from sse_starlette.sse import EventSourceResponse, ServerSentEvent
 
 from backend.api.routes.runs import get_run_or_404, to_public
 from backend.models import FINAL_STATUSES
+from backend.schemas import MAX_STEP
 from backend.services import metrics as service
 
 router = APIRouter(prefix="/runs/{run_id}", tags=["events"])
@@ -20,7 +21,7 @@ POLL_SECONDS = 0.25
 async def stream_events(
     run_id: str,
     request: Request,
-    after_step: Annotated[int | None, Query(description="Send points after this step only.")] = None,
+    after_step: Annotated[int | None, Query(ge=-1, le=MAX_STEP, description="Send points after this step only.")] = None,
 ) -> EventSourceResponse:
     """Server-sent events: `run` (status, progress, summary) on change, `metrics` (new points), then `done`."""
     factory = request.app.state.session_factory

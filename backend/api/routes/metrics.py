@@ -5,7 +5,7 @@ from fastapi.responses import PlainTextResponse
 
 from backend.api.deps import SessionDep, SettingsDep
 from backend.api.routes.runs import get_run_or_404
-from backend.schemas import MetricsPublic, SnapshotsPublic
+from backend.schemas import MAX_STEP, MetricsPublic, SnapshotsPublic
 from backend.services import metrics as service
 
 router = APIRouter(prefix="/runs/{run_id}", tags=["metrics"])
@@ -21,7 +21,7 @@ def get_metrics(
     session: SessionDep,
     settings: SettingsDep,
     names: Annotated[str | None, Query(description="Comma-separated metric names; none: all.")] = None,
-    after_step: Annotated[int | None, Query(description="Only points after this step (live polling).")] = None,
+    after_step: Annotated[int | None, Query(ge=-1, le=MAX_STEP, description="Only points after this step.")] = None,
     max_points: Annotated[int, Query(ge=8, description="Points per metric; capped at PHASELAB_MAX_POINTS.")] = 2000,
     format: Literal["json", "csv"] = "json",
 ) -> MetricsPublic | PlainTextResponse:

@@ -9,7 +9,7 @@ from backend.api.deps import DispatcherDep, SessionDep, SettingsDep
 from backend.api.errors import config_error, field_error, not_found
 from backend.core.config import Settings
 from backend.models import Run
-from backend.schemas import Progress, RunCreate, RunPublic, RunsPublic, RunStatus
+from backend.schemas import MAX_STEP, Progress, RunCreate, RunPublic, RunsPublic, RunStatus
 from backend.services import runs as service
 
 router = APIRouter(prefix="/runs", tags=["runs"])
@@ -94,7 +94,7 @@ def list_runs(
     phenomenon: str | None = None,
     status: RunStatus | None = None,
     limit: Annotated[int, Query(ge=1, description="Page size; capped at PHASELAB_MAX_PAGE_SIZE.")] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_STEP)] = 0,
 ) -> RunsPublic:
     """Runs, newest first, filtered by phenomenon and status; `count` is the total before paging."""
     rows, count = service.list_runs(
