@@ -9,15 +9,9 @@ from typing import Annotated
 import typer
 
 from backend.core.config import get_settings
+from backend.core.db import masked
 
 app = typer.Typer(help="Phaselab: a browser lab for neural-network training dynamics.", no_args_is_help=True)
-
-
-def _mask(url: str) -> str:
-    """The database URL with any password replaced, for printing."""
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
 
 
 @app.command()
@@ -27,7 +21,7 @@ def migrate() -> None:
 
     url = get_settings().resolved_database_url
     upgrade(url)
-    typer.echo(f"database ready: {_mask(url)}")
+    typer.echo(f"database ready: {masked(url)}")
 
 
 @app.command()
@@ -57,7 +51,7 @@ def serve(
         for _ in range(workers)
     ]
     address = f"http://{settings.host}:{settings.port}"
-    typer.echo(f"Phaselab: database {_mask(url)}, {workers} local worker(s) x {per_worker} thread(s)")
+    typer.echo(f"Phaselab: database {masked(url)}, {workers} local worker(s) x {per_worker} thread(s)")
     typer.secho(f"Phaselab is running at {address}  (API docs: {address}/api/docs; Ctrl-C stops everything)",
                 bold=True)
     # uvicorn re-raises the signal that stopped it once it has shut down; as SystemExit (SIGTERM) or
@@ -102,15 +96,15 @@ def worker(
     threads: Annotated[int | None, typer.Option(min=1, help="Torch threads (default: all cores).")] = None,
 ) -> None:
     """Train queued runs from PHASELAB_DATABASE_URL until stopped."""
-    queues = [q.strip() for q in queue.split(",") if q.strip()]
-    bad = [q for q in queues if q not in ("cpu", "gpu")]
-    if not queues or bad:
-        raise typer.BadParameter(f"unknown queue {', '.join(bad) or queue!r}; use cpu, gpu or cpu,gpu",
-                                 param_hint="--queue")
-    if device not in ("auto", "cpu", "cuda"):
-        raise typer.BadParameter(f"unknown device {device!r}; use auto, cpu or cuda", param_hint="--device")
+    from workers.cli_worker import parse_queues
     from workers.cli_worker import worker as run_worker
 
+    try:
+        queues = parse_queues(queue)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--queue") from None
+    if device not in ("auto", "cpu", "cuda"):
+        raise typer.BadParameter(f"unknown device {device!r}; use auto, cpu or cuda", param_hint="--device")
     run_worker(queue=",".join(queues), device=device, threads=threads)
 
 

@@ -15,15 +15,10 @@ def parse_queues(queue: str) -> list[str]:
     return list(dict.fromkeys(queues))
 
 
-def mask_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
-
-
 def worker(queue: str = "cpu", device: str = "auto", threads: int | None = None) -> None:
     """Train queued runs of `queue` on `device` from PHASELAB_DATABASE_URL until SIGTERM/SIGINT."""
     from backend.core.config import get_settings
+    from backend.core.db import masked
     from workers.device import DeviceUnavailable, pick_device
     from workers.loop import default_threads, prepare_torch, run_worker, worker_identity
 
@@ -39,5 +34,5 @@ def worker(queue: str = "cpu", device: str = "auto", threads: int | None = None)
     logging.getLogger("procrastinate").setLevel(logging.WARNING)
     worker_id = worker_identity()
     print(f"phaselab worker {worker_id}: queues {','.join(queues)}, device {picked}, {threads} thread(s), "
-          f"database {mask_url(settings.resolved_database_url)}", flush=True)
+          f"database {masked(settings.resolved_database_url)}", flush=True)
     run_worker(settings, queues, picked, threads, worker_id=worker_id)
