@@ -109,4 +109,16 @@ def worker(
 
 
 def main() -> None:
-    app()
+    """The console script: a bad setting or an unreachable database is a one-line message, not a traceback."""
+    from pydantic import ValidationError
+    from sqlalchemy.exc import ArgumentError, OperationalError
+
+    try:
+        app(prog_name="phaselab")
+    except ValidationError as exc:
+        fields = ", ".join(f"PHASELAB_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        sys.exit(f"phaselab: bad setting: {fields}")
+    except ArgumentError as exc:
+        sys.exit(f"phaselab: PHASELAB_DATABASE_URL is not a database URL ({exc})")
+    except OperationalError as exc:
+        sys.exit(f"phaselab: cannot reach the database: {str(exc.orig).strip().splitlines()[0]}")
