@@ -40,12 +40,12 @@ from typing import Any, Literal, cast
 import numpy as np
 from pydantic import BaseModel
 from sqlalchemy import Table, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.core.config import Settings
-from backend.core.db import transaction
+from backend.core.db import dialect_insert, transaction
 from backend.models import Checkpoint, Metric, Run, Snapshot
+from backend.services.metrics import read_curves
 from workers.lease_queue import database_now
 
 log = logging.getLogger("phaselab.worker")
@@ -128,15 +128,8 @@ class RunContext:
                 select(Run.checkpoint_step).where(Run.id == self.run_id)
             ).scalar_one_or_none()
             if self.checkpoint_step is not None:
-                rows = session.execute(
-                    select(Metric.name, Metric.step, Metric.value)
-                    .where(Metric.run_id == self.run_id, Metric.step <= self.checkpoint_step)
-                    .order_by(Metric.name, Metric.step)
-                ).all()
-                for name, step, value in rows:
-                    xs, ys = self._curves.setdefault(name, ([], []))
-                    xs.append(step)
-                    ys.append(math.nan if value is None else value)
+                stored = read_curves(session, self.run_id, up_to_step=self.checkpoint_step)
+                self._curves = {name: (xs.tolist(), ys.tolist()) for name, (xs, ys) in stored.items()}
                 self.progress = self.checkpoint_step
         self._beat = threading.Thread(target=self._heartbeat_loop, name=f"heartbeat-{self.run_id}", daemon=True)
         self._beat.start()
@@ -306,7 +299,7 @@ class RunContext:
                 with transaction(self._sessions) as session:
                     now = database_now(session)
                     cancel = self._fence(session, now, **values)
-                    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+                    insert = dialect_insert(session)
                     # executemany: one cached statement, whatever the batch size.
                     if rows:
                         session.execute(insert(METRICS).on_conflict_do_nothing(), rows)

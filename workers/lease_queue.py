@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.core.db import transaction
+from backend.core.db import is_postgres, transaction
 from backend.models import Run
 
 LOST = "its worker stopped answering (lease expired)"
@@ -33,14 +33,10 @@ def gave_up(attempts: int, why: str) -> str:
     return f"gave up after {attempts} attempt{'s' if attempts != 1 else ''}: {why}"
 
 
-def _is_postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
 def database_now(session: Session) -> datetime:
     """The clock leases are measured by. PostgreSQL: the server's (its transaction start), so workers
     on machines whose clocks disagree still agree on who holds a lease. SQLite: this machine's."""
-    if _is_postgres(session):
+    if is_postgres(session):
         return session.execute(select(func.now())).scalar_one()
     return datetime.now(UTC)
 
@@ -56,7 +52,7 @@ def reap_expired(session: Session, now: datetime | None = None) -> list[Reaped]:
     expired = select(Run.id, Run.attempts, Run.max_attempts, Run.cancel_requested, Run.queue).where(
         Run.status == "running", Run.lease_expires_at < now
     )
-    if _is_postgres(session):
+    if is_postgres(session):
         expired = expired.with_for_update(skip_locked=True)  # a frozen writer's locked row waits its turn
     reaped = []
     for run_id, attempts, max_attempts, cancel_requested, queue in session.execute(expired).all():
@@ -109,7 +105,7 @@ def claim_next(
             .order_by(Run.created_at, Run.id)
             .limit(1)
         )
-        if _is_postgres(session):
+        if is_postgres(session):
             oldest = oldest.with_for_update(skip_locked=True)
         row = session.execute(
             update(Run)
@@ -136,7 +132,7 @@ def claim_run(
         now = database_now(session)
         current = select(Run.status, Run.attempts, Run.max_attempts, Run.cancel_requested,
                          Run.lease_expires_at).where(Run.id == run_id)
-        if _is_postgres(session):
+        if is_postgres(session):
             current = current.with_for_update()
         row = session.execute(current).first()
         if row is None:

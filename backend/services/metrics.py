@@ -13,14 +13,20 @@ from backend.models import Metric, Run, Snapshot
 
 
 def read_curves(
-    session: Session, run_id: str, names: list[str] | None = None, after_step: int | None = None
+    session: Session,
+    run_id: str,
+    names: list[str] | None = None,
+    after_step: int | None = None,
+    up_to_step: int | None = None,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """name -> (steps, values) sorted by step; NULL (a non-finite value) comes back as NaN."""
+    """name -> (steps, values) sorted by step, for after_step < step <= up_to_step; NULL comes back as NaN."""
     query = select(Metric.name, Metric.step, Metric.value).where(Metric.run_id == run_id)
     if names:
         query = query.where(Metric.name.in_(names))
     if after_step is not None:
         query = query.where(Metric.step > after_step)
+    if up_to_step is not None:
+        query = query.where(Metric.step <= up_to_step)
     columns: dict[str, tuple[list[int], list[float]]] = defaultdict(lambda: ([], []))
     for name, step, value in session.execute(query.order_by(Metric.name, Metric.step)):
         steps, values = columns[name]

@@ -5,10 +5,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from backend import catalogue
+from backend.core.db import dialect_insert
 from backend.dispatch import Dispatcher
 from backend.models import FINAL_STATUSES, Run
 
@@ -62,8 +62,12 @@ def create_run(
         "created_at": datetime.now(UTC),
         "updated_at": datetime.now(UTC),
     }
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(Run).values(**values).on_conflict_do_nothing(index_elements=["content_hash"]).returning(Run.id)
+    stmt = (
+        dialect_insert(session)(Run)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["content_hash"])
+        .returning(Run.id)
+    )
     created_id = session.execute(stmt).scalar_one_or_none()
     run = session.execute(
         select(Run).where(Run.content_hash == digest).execution_options(populate_existing=True)
