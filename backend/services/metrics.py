@@ -42,13 +42,18 @@ def marked_steps(run: Run) -> list[int]:
     return [int(t["step"]) for t in (run.summary or {}).get("transitions", []) if "step" in t]
 
 
+def as_series(steps: np.ndarray, values: np.ndarray) -> dict[str, list]:
+    """{"step", "value"} lists for JSON; a non-finite value becomes null."""
+    return {"step": steps.tolist(), "value": [float(x) if np.isfinite(x) else None for x in values]}
+
+
 def downsampled(
     curves: dict[str, tuple[np.ndarray, np.ndarray]], max_points: int, keep_steps: list[int]
 ) -> dict[str, dict[str, list]]:
     out: dict[str, dict[str, list]] = {}
     for name, (steps, values) in curves.items():
         s, v = downsample(steps, values, max_points, keep_steps)
-        out[name] = {"step": s.tolist(), "value": [None if not np.isfinite(x) else float(x) for x in v]}
+        out[name] = as_series(s, v)
     return out
 
 

@@ -31,8 +31,7 @@ async def stream_events(
         with factory() as session:
             run = to_public(get_run_or_404(session, run_id)).model_dump(mode="json")
             curves = service.read_curves(session, run_id, None, since)
-        points = {name: {"step": s.tolist(), "value": [None if v != v else float(v) for v in y]}
-                  for name, (s, y) in curves.items()}
+        points = {name: service.as_series(s, y) for name, (s, y) in curves.items()}
         return run, {"metrics": points, "last_step": service.last_step(curves)}
 
     def check_exists() -> None:
