@@ -93,7 +93,7 @@ def _stop(children: list[subprocess.Popen[bytes]], grace_seconds: float = 10.0) 
 def worker(
     queue: Annotated[str, typer.Option(help="Queue(s) to take runs from: cpu, gpu or cpu,gpu.")] = "cpu",
     device: Annotated[str, typer.Option(help="auto (cuda if present, else cpu), cpu or cuda.")] = "auto",
-    threads: Annotated[int | None, typer.Option(min=1, help="Torch threads (default: all cores).")] = None,
+    threads: Annotated[int | None, typer.Option(min=1, help="Torch threads (default: OMP_NUM_THREADS, else all cores).")] = None,
 ) -> None:
     """Train queued runs from PHASELAB_DATABASE_URL until stopped."""
     from workers.cli_worker import parse_queues

@@ -1,4 +1,4 @@
-"""`phaselab worker`: the body the Typer command in backend/cli.py calls (and `python -m workers`)."""
+"""`phaselab worker`: the body the Typer command in backend/cli.py calls."""
 
 import logging
 import sys

@@ -112,13 +112,13 @@ def db(request, tmp_path) -> Iterator[TestDB]:
 
 
 class Worker:
-    """A real `python -m workers` process; its output goes to a log file."""
+    """A real `phaselab worker` process (`python -m backend worker`); its output goes to a log file."""
 
     def __init__(self, url: str, log: Path, queue: str, env: dict[str, str]) -> None:
         self.log = log
         with open(log, "wb") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "workers", "--queue", queue, "--device", "cpu", "--threads", "1"],
+                [sys.executable, "-m", "backend", "worker", "--queue", queue, "--device", "cpu", "--threads", "1"],
                 cwd=ROOT, env=phaselab_env(url, **{**WORKER_ENV, **env}), stdout=out, stderr=subprocess.STDOUT,
             )
 
