@@ -25,14 +25,21 @@ def train(config: Config, run: RunContext, seed: int) -> None:
             continue
         if run.should_stop():
             return
-        test_mse = train_mse = norm = 0.0
+        test_mse = train_mse = norm = ridgeless = 0.0
         for draw in draws:
             phi = features(draw.x_train, draw.w[:, :p])  # (n, p)
+            phi_test = features(draw.x_test, draw.w[:, :p])  # (N_TEST, p)
             a = fit_readout(phi, draw.y_train, config.ridge)  # (p,)
             train_mse += ((phi @ a - draw.y_train) ** 2).mean().item()
-            test_mse += ((features(draw.x_test, draw.w[:, :p]) @ a - draw.y_test) ** 2).mean().item()
+            test_mse += ((phi_test @ a - draw.y_test) ** 2).mean().item()
             norm += a.norm().item()
+            if config.ridge > 0:  # the minimum-norm fit on the same draw: the baseline a ridge is judged against
+                a0 = fit_readout(phi, draw.y_train, 0.0)
+                ridgeless += ((phi_test @ a0 - draw.y_test) ** 2).mean().item()
         k = config.n_seeds
-        run.log(p, {"test/mse": test_mse / k, "train/mse": train_mse / k, "readout_norm": norm / k})
+        values = {"test/mse": test_mse / k, "train/mse": train_mse / k, "readout_norm": norm / k}
+        if config.ridge > 0:
+            values["test/mse_ridgeless"] = ridgeless / k
+        run.log(p, values)
         if run.checkpoint_due():
             run.checkpoint(p, {"p": p})

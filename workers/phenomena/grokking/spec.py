@@ -10,14 +10,15 @@ from workers.phenomena.contract import (
     Claim,
     ClaimResult,
     Curves,
+    Metric,
     Paper,
+    Phenomenon,
     PhenomenonConfig,
+    Preset,
+    SnapshotView,
     Transition,
 )
 
-NAME = "grokking"
-TITLE = "Grokking"
-VERSION = "1"
 ONE_LINER = (
     "A small network memorizes a∘b mod p in a few dozen steps and generalizes hundreds of steps later."
 )
@@ -134,7 +135,7 @@ class Config(PhenomenonConfig):
         return p
 
     @property
-    def total_steps(self) -> int:
+    def progress_total(self) -> int:
         return self.steps
 
     @property
@@ -144,26 +145,50 @@ class Config(PhenomenonConfig):
 
 
 PRESETS = {
-    "default": Config(),
-    "no_weight_decay": Config(weight_decay=0.0),
-    "less_data": Config(train_frac=0.3, steps=4000),  # groks near step 2,400
-    "division": Config(operation="/", steps=1500),
-    # groks in ~300 steps, ~2 s: for demos and tests
-    "tiny": Config(p=31, train_frac=0.8, embed_dim=32, width=128, lr=1e-2, steps=500),
+    "default": Preset(
+        Config(), "Grokking",
+        "Memorizes a+b mod 97 within ~100 steps, generalizes ~400 steps later while weight decay shrinks the weights.",
+    ),
+    "no_weight_decay": Preset(
+        Config(weight_decay=0.0), "No weight decay",
+        "The contrast: the same network memorizes just as fast, but without weight decay its weights keep growing "
+        "and it does not generalize within the budget (Omnigrok's LU mechanism).",
+        expect={"late_generalization": "fail", "norm_falls": "fail"},
+    ),
+    "less_data": Preset(
+        Config(train_frac=0.3, steps=4000), "Less data, longer delay",
+        "With 30 % of the table instead of 50 %, generalization comes much later (near step 2,400): the delay grows "
+        "as the training set shrinks.",
+    ),
+    "division": Preset(
+        Config(operation="/", steps=1500), "Modular division",
+        "The operation of Power et al.'s Figure 1: a / b mod 97 groks too; its key frequencies live in the basis "
+        "of discrete logarithms, so the embedding spectrum stays flat.",
+    ),
+    "tiny": Preset(
+        Config(p=31, train_frac=0.8, embed_dim=32, width=128, lr=1e-2, steps=500), "Tiny (2 seconds)",
+        "A 31 × 31 table that groks in ~300 steps, about 2 s: for demos and tests.",
+    ),
 }
 
+METRICS = [
+    Metric(name="train/loss", role="train", label="train"),
+    Metric(name="train/acc", role="train", label="train"),
+    Metric(name="val/loss", role="held_out", label="validation"),
+    Metric(name="val/acc", role="held_out", label="validation"),
+    Metric(name="weight_norm", label="‖θ‖₂"),
+]
+
 CHARTS = [
-    Chart(id="accuracy", title="Accuracy", metrics=["train/acc", "val/acc"], y_label="accuracy"),
+    Chart(id="accuracy", title="Accuracy", metrics=["train/acc", "val/acc"], y_label="accuracy",
+          caption="Train jumps to 1 early; validation follows hundreds of steps later."),
     Chart(id="loss", title="Loss", metrics=["train/loss", "val/loss"], y_label="cross-entropy", log_y=True),
     Chart(id="weight_norm", title="Weight norm", metrics=["weight_norm"], y_label="‖θ‖₂"),
 ]
 
 SNAPSHOTS = [
-    {
-        "name": "embedding_fourier",
-        "title": "Fourier power of the token embeddings (fraction per frequency)",
-        "x_label": "frequency k",
-    }
+    SnapshotView(name="embedding_fourier", title="Fourier power of the token embeddings (fraction per frequency)",
+                 kind="vector_over_time", x_label="frequency k", max_values=257 // 2 + 1),
 ]
 
 # -- detection ------------------------------------------------------------------------------------
@@ -171,13 +196,11 @@ SNAPSHOTS = [
 MEMORIZED_ACC = 0.99
 GROKKED_ACC = 0.95
 HOLD = 10  # logged points a threshold must hold for, so a single noisy crossing does not count
+TAIL = 0.1  # "still rising": the last 10 % of the steps against the 10 % before them
+RISING = 0.02  # ... by at least 2 points of accuracy
 
 
-def _finished(curves: Curves, config: Config) -> bool:
-    return any(len(x) and x[-1] >= config.total_steps for x, _ in curves.values())
-
-
-def _first_sustained(curves: Curves, name: str, threshold: float, finished: bool) -> tuple[int, float] | None:
+def _first_sustained(curves: Curves, name: str, threshold: float) -> tuple[int, float] | None:
     """(step, value) of the first point from which `name` stays ≥ threshold for HOLD points.
 
     Near the live end of a run a crossing counts only once HOLD points are in, unless the run finished.
@@ -189,40 +212,37 @@ def _first_sustained(curves: Curves, name: str, threshold: float, finished: bool
     held = np.zeros(len(above), dtype=bool)
     if len(above) >= HOLD:
         held[: len(above) - HOLD + 1] = np.lib.stride_tricks.sliding_window_view(above, HOLD).all(axis=1)
-    if finished:  # the last points: above from there to the end is enough
+    if curves.finished:  # the last points: above from there to the end is enough
         tail = slice(max(len(above) - HOLD + 1, 0), None)
         held[tail] = np.logical_and.accumulate(above[tail][::-1])[::-1]
     hits = np.flatnonzero(held)
     return (int(x[hits[0]]), float(y[hits[0]])) if len(hits) else None
 
 
-def _events(curves: Curves, config: Config) -> tuple[tuple[int, float] | None, tuple[int, float] | None]:
-    finished = _finished(curves, config)
-    memorized = _first_sustained(curves, "train/acc", MEMORIZED_ACC, finished)
-    grokked = _first_sustained(curves, "val/acc", GROKKED_ACC, finished)
-    return memorized, grokked
+def _events(curves: Curves) -> tuple[tuple[int, float] | None, tuple[int, float] | None]:
+    return _first_sustained(curves, "train/acc", MEMORIZED_ACC), _first_sustained(curves, "val/acc", GROKKED_ACC)
+
+
+def _still_rising(curves: Curves) -> tuple[bool, float]:
+    """(rising, gain): did validation accuracy gain ≥ RISING over the last TAIL of the steps?"""
+    if "val/acc" not in curves or len(curves["val/acc"][0]) < 20:
+        return False, 0.0
+    _, y = curves["val/acc"]
+    k = max(int(len(y) * TAIL), 1)
+    gain = float(np.mean(y[-k:]) - np.mean(y[-2 * k : -k]))
+    return gain >= RISING, gain
 
 
 def detect(curves: Curves, config: Config) -> list[Transition]:
-    memorized, grokked = _events(curves, config)
+    memorized, grokked = _events(curves)
     found = []
     if memorized:
-        found.append(
-            Transition(
-                id="memorization",
-                label="memorized (train acc ≥ 99%)",
-                step=memorized[0],
-                metric="train/acc",
-                value=memorized[1],
-            )
-        )
+        found.append(Transition(id="memorization", label="memorized (train acc ≥ 99%)", x=memorized[0],
+                                metric="train/acc", value=memorized[1]))
     if grokked:
         delay = f" (+{grokked[0] - memorized[0]} steps)" if memorized else ""
-        found.append(
-            Transition(
-                id="grokking", label=f"grokked{delay}", step=grokked[0], metric="val/acc", value=grokked[1]
-            )
-        )
+        found.append(Transition(id="grokking", label=f"grokked{delay}", x=grokked[0], metric="val/acc",
+                                value=grokked[1]))
     return found
 
 
@@ -230,22 +250,36 @@ def detect(curves: Curves, config: Config) -> list[Transition]:
 
 MIN_DELAY_STEPS = 100
 MIN_DELAY_FACTOR = 2.0  # grokking step ≥ this × memorization step
-MIN_NORM_DROP = 0.1  # the weight norm must fall by at least 10 %
+MIN_NORM_DROP = 0.1  # the weight norm must fall by at least 10 % from its peak after memorization
+
+
+def _not_grokked(curves: Curves, config: Config, value: float | None = None, why: str = "") -> ClaimResult:
+    """The verdict when validation accuracy never held ≥ 95 %: not yet (live), inconclusive (still rising at
+    the end of the budget: more steps would tell), or fail (it had levelled off)."""
+    if not curves.finished:
+        return ClaimResult(verdict="not_yet", value=value, detail="validation accuracy has not reached 95 % yet")
+    rising, gain = _still_rising(curves)
+    last = curves.last("val/acc")
+    level = f"validation accuracy ended at {last:.2f}" if last is not None else "no validation accuracy"
+    if rising:
+        return ClaimResult(verdict="inconclusive", value=value,
+                           detail=f"{level} and was still rising (+{gain:.2f} over the last {TAIL:.0%} of the "
+                           f"steps) when the {config.steps} steps ran out: more steps would tell{why}")
+    unit = None
+    if value is None:
+        value, unit = (last if last is not None else 0.0), "final validation accuracy"
+    return ClaimResult(verdict="fail", value=value, unit=unit,
+                       detail=f"{level}, levelled off, and never held ≥ {GROKKED_ACC:.0%} within "
+                       f"{config.steps} steps{why}")
 
 
 def _late_generalization(curves: Curves, config: Config) -> ClaimResult:
-    memorized, grokked = _events(curves, config)
+    memorized, grokked = _events(curves)
     if grokked is None:
-        if _finished(curves, config):
-            return ClaimResult(
-                verdict="fail",
-                detail=f"validation accuracy never held ≥ {GROKKED_ACC:.0%} within {config.total_steps} steps",
-            )
-        return ClaimResult(verdict="not_yet", detail="validation accuracy has not reached 95 % yet")
+        return _not_grokked(curves, config)
     if memorized is None:
-        return ClaimResult(
-            verdict="fail", detail=f"generalized at step {grokked[0]} without first fitting the training set"
-        )
+        return ClaimResult(verdict="fail", value=0.0,
+                           detail=f"generalized at step {grokked[0]} without first fitting the training set")
     delay = grokked[0] - memorized[0]
     late = delay >= MIN_DELAY_STEPS and grokked[0] >= MIN_DELAY_FACTOR * memorized[0]
     detail = f"memorized at step {memorized[0]}, generalized at step {grokked[0]}: {delay} steps later"
@@ -255,33 +289,40 @@ def _late_generalization(curves: Curves, config: Config) -> ClaimResult:
 
 
 def _norm_falls(curves: Curves, config: Config) -> ClaimResult:
-    memorized, grokked = _events(curves, config)
-    if "weight_norm" not in curves or not len(curves["weight_norm"][0]):
-        return ClaimResult(verdict="not_yet", detail="no weight norm logged yet")
+    """Value: the norm's change from its peak after memorization to grokking (or to the end), as a fraction."""
+    memorized, grokked = _events(curves)
+    if "weight_norm" not in curves or not len(curves["weight_norm"][0]) or memorized is None:
+        if curves.finished:
+            return ClaimResult(verdict="inconclusive", detail="the network never memorized the training set, so "
+                               "there is no 'after memorization' to measure the norm from")
+        return ClaimResult(verdict="not_yet", detail="the network has not memorized the training set yet")
     x, norm = curves["weight_norm"]
-    start = memorized[0] if memorized else int(x[0])
     end = grokked[0] if grokked else int(x[-1])
-    window = norm[(x >= start) & (x <= end)]
-    if not len(window):
+    window = (x >= memorized[0]) & (x <= end)
+    if not window.any():
         return ClaimResult(verdict="not_yet", detail="no weight norm logged after memorization yet")
-    peak, last = float(window.max()), float(window[-1])
-    change = last / peak - 1
+    at_memorization, at_end = float(norm[window][0]), float(norm[window][-1])
+    peak_i = int(np.argmax(norm[window]))
+    peak, peak_step = float(norm[window][peak_i]), int(x[window][peak_i])
+    from_peak, from_memorization = at_end / peak - 1, at_end / at_memorization - 1
+    moved = (f"the weight norm was {at_memorization:.1f} at memorization (step {memorized[0]}), peaked at "
+             f"{peak:.1f} (step {peak_step}) and was {at_end:.1f} at {'grokking' if grokked else 'the end'} "
+             f"(step {end}): {from_peak:+.0%} from its peak, {from_memorization:+.0%} since memorization")
     if grokked is None:
-        if not _finished(curves, config):
-            return ClaimResult(
-                verdict="not_yet", value=change, detail="validation accuracy has not risen yet"
-            )
-        return ClaimResult(
-            verdict="fail",
-            value=change,
-            detail=f"validation accuracy never rose to {GROKKED_ACC:.0%}; the weight norm went from its "
-            f"peak {peak:.1f} after memorization to {last:.1f} at the end ({change:+.0%})",
-        )
-    fell = change <= -MIN_NORM_DROP
-    detail = f"weight norm fell from its peak {peak:.1f} after memorization to {last:.1f} at grokking ({change:+.0%})"
-    if not fell:
-        detail += f"; needs a drop of at least {MIN_NORM_DROP:.0%}"
-    return ClaimResult(verdict="pass" if fell else "fail", value=change, detail=detail)
+        if from_peak <= -MIN_NORM_DROP:  # it fell, but generalization has not (yet) followed
+            result = _not_grokked(curves, config, from_peak, f"; {moved}")
+            return result if result.verdict != "fail" else ClaimResult(
+                verdict="inconclusive", value=from_peak,
+                detail=f"{moved}, yet validation accuracy did not rise to {GROKKED_ACC:.0%}")
+        if not curves.finished:
+            return ClaimResult(verdict="not_yet", value=from_peak, detail=moved)
+        # It never came down: the informative number is how far it rose since memorization.
+        return ClaimResult(verdict="fail", value=from_memorization, unit="fraction, change since memorization",
+                           detail=f"{moved}; it did not fall, and validation accuracy never rose to "
+                           f"{GROKKED_ACC:.0%}")
+    fell = from_peak <= -MIN_NORM_DROP
+    detail = moved + ("" if fell else f"; needs a drop of at least {MIN_NORM_DROP:.0%} from the peak")
+    return ClaimResult(verdict="pass" if fell else "fail", value=from_peak, detail=detail)
 
 
 CLAIMS = [
@@ -290,11 +331,28 @@ CLAIMS = [
         text="Generalization comes long after memorization: validation accuracy reaches 95 % "
         "well after training accuracy reaches 99 %.",
         check=_late_generalization,
+        unit="steps",
     ),
     Claim(
         id="norm_falls",
         text="The weight norm falls while validation accuracy rises: at grokking it is well below its peak "
         "after memorization.",
         check=_norm_falls,
+        unit="fraction",
     ),
 ]
+
+PHENOMENON = Phenomenon(
+    name="grokking",
+    title="Grokking",
+    one_liner=ONE_LINER,
+    summary=SUMMARY,
+    papers=PAPERS,
+    config=Config,
+    presets=PRESETS,
+    metrics=METRICS,
+    charts=CHARTS,
+    snapshots=SNAPSHOTS,
+    claims=CLAIMS,
+    detect=detect,
+)
