@@ -58,19 +58,30 @@ class ApiClient:
     def cancel(self, run_id: str) -> dict[str, Any]:
         return self._request("POST", f"/api/runs/{run_id}/cancel")
 
-    def metrics(self, run_id: str, names: list[str] | None = None, after_step: int | None = None,
+    def metrics(self, run_id: str, names: list[str] | None = None, after: Any = None,
                 max_points: int = 2000) -> dict[str, Any]:
-        """{"metrics": {name: {"step": [...], "value": [...]}}, "last_step": int | None}, downsampled
-        on the server past max_points (always pass it: never pull a whole long curve into the page)."""
+        """{"series": [{"metric", "member", "x", "value"}], "cursor"}. Without `after`, every series
+        downsampled on the server to max_points (always sent: never pull a whole long curve into the
+        page); with `after` (the opaque `cursor` of an earlier answer), only the points written since."""
         params: dict[str, Any] = {"max_points": max_points}
         if names:
             params["names"] = ",".join(names)
-        if after_step is not None:
-            params["after_step"] = after_step
+        if after is not None:
+            params["after"] = after
         return self._request("GET", f"/api/runs/{run_id}/metrics", params=params)
 
-    def snapshots(self, run_id: str, name: str | None = None) -> dict[str, Any]:
-        return self._request("GET", f"/api/runs/{run_id}/snapshots", params={"name": name} if name else None)
+    def snapshot_index(self, run_id: str) -> dict[str, dict[str, Any]]:
+        """{name: {"steps": [...], "shape": [...]}}: which snapshots a run has stored, no values."""
+        return self._request("GET", f"/api/runs/{run_id}/snapshots")["snapshots"]
+
+    def snapshot(self, run_id: str, name: str, step: float | None = None) -> dict[str, Any]:
+        """{"name", "step", "shape", "values": flat, row-major} at `step` (None: the latest)."""
+        params = {"step": _integral(step)} if step is not None else None
+        return self._request("GET", f"/api/runs/{run_id}/snapshots/{name}", params=params)
+
+    def snapshot_history(self, run_id: str, name: str, max_steps: int = 200) -> dict[str, Any]:
+        """{"name", "steps", "shape", "values": [[...] per step]}, thinned evenly to max_steps steps."""
+        return self._request("GET", f"/api/runs/{run_id}/snapshots/{name}/history", params={"max_steps": max_steps})
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -105,6 +116,11 @@ def error_from(response: httpx.Response) -> ApiError:
         return ApiError("; ".join(lines) or "Invalid request.", response.status_code, fields)
     message = detail if isinstance(detail, str) else f"The API answered {response.status_code}."
     return ApiError(message, response.status_code)
+
+
+def _integral(value: float) -> float | int:
+    """A step as the URL writes it: 50, not 50.0 (JSON numbers come back as floats)."""
+    return int(value) if float(value).is_integer() else value
 
 
 def api() -> ApiClient:

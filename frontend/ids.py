@@ -25,8 +25,20 @@ class RunView:
         return self._id("spec")
 
     @property
-    def cursor(self) -> str:  # Store: what the browser already has (last step, points, marks, status)
+    def cursor(self) -> str:  # Store: what the charts already hold (API cursor, last x per series, marks)
         return self._id("cursor")
+
+    @property
+    def live(self) -> str:  # Store: the run as the last tick read it (GET /api/runs/{id}), or its error
+        return self._id("live")
+
+    @property
+    def claims_shown(self) -> str:  # Store: what the claims panel shows, so it is redrawn only on change
+        return self._id("claims-shown")
+
+    @property
+    def snapshots_cursor(self) -> str:  # Store: the snapshot steps known and shown, per view
+        return self._id("snapshots-cursor")
 
     @property
     def tick(self) -> str:  # Interval driving live updates while the run is queued or running
@@ -46,10 +58,14 @@ class RunView:
     def snapshot(self, name: str | Any = ALL) -> dict[str, Any]:
         return {"type": self._id("snapshot"), "name": name}
 
+    def slider(self, name: str | Any = ALL) -> dict[str, Any]:  # a matrix view's steps
+        return {"type": self._id("snapshot-slider"), "name": name}
+
 
 class Explore:
     URL = "explore-url"
     PRESET = "explore-preset"
+    PRESET_INFO = "explore-preset-info"  # what the chosen preset demonstrates
     SEED = "explore-seed"
     RUN = "explore-run-button"
     CANCEL = "explore-cancel-button"

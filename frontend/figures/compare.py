@@ -1,4 +1,6 @@
-"""Several runs on one chart: color = run, line style = split (train solid, held-out dashed).
+"""Several runs on one chart: colour = run, line style = role (held-out dashed), a family's members = shades
+of the run's colour (darker to lighter along the family's scale). A band chart draws each run's mean with a
+faint 95 % band. Heatmap and scatter charts do not overlay; the page offers only the charts that do.
 
 Smoothing is an exponential moving average (TensorBoard's, with its start-up bias removed); the raw
 curve stays behind it, faint, so smoothing never hides a spike.
@@ -8,10 +10,14 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from frontend.figures.curves import Series
-from frontend.figures.theme import RUN_COLORS, Figure, axis, base_layout, metric_dash
+from frontend.figures import series as ser
+from frontend.figures import spec as specs
+from frontend.figures.band import band_stats, band_traces
+from frontend.figures.colors import RUN_COLORS, member_positions, shade
+from frontend.figures.theme import Figure, axis, base_layout
 
 RAW_OPACITY = 0.22
+OVERLAID = ("lines", "band")  # chart kinds the compare page can draw
 
 
 def ema(values: Sequence[float | None], weight: float) -> list[float | None]:
@@ -56,43 +62,66 @@ def _fmt(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+def role_dash(spec: specs.Spec, name: str) -> str:
+    """On the compare page colour means the run, so a held-out metric is told by its dash."""
+    return "dash" if specs.metric(spec, name)["role"] == "held_out" else "solid"
+
+
 def compare_figure(
     chart: Mapping[str, Any],
+    spec: specs.Spec,
     runs: Sequence[Mapping[str, Any]],
-    series_by_run: Mapping[str, Series],
+    series_by_run: Mapping[str, Sequence[ser.Series]],
     smoothing: float = 0.0,
     log_x: bool | None = None,
     log_y: bool | None = None,
     height: int = 440,
 ) -> Figure:
-    """One chart, every run overlaid. log_x/log_y None: as the chart spec says."""
-    log_x = bool(chart.get("log_x", False) if log_x is None else log_x)
+    """One chart, every run overlaid. log_x/log_y None: as the chart spec (and its axis) say."""
+    log_x = specs.log_x(chart, spec) if log_x is None else log_x
     log_y = bool(chart.get("log_y", False) if log_y is None else log_y)
     labels = run_labels(runs)
     several_metrics = len(chart["metrics"]) > 1
     data: list[dict[str, Any]] = []
     for i, run in enumerate(runs):
         color = RUN_COLORS[i % len(RUN_COLORS)]
-        series = series_by_run.get(run["id"], {})
+        series = series_by_run.get(run["id"], [])
         for metric in chart["metrics"]:
-            points = series.get(metric)
-            if not points or not points.get("step"):
+            name = f"{labels[run['id']]} · {specs.label(spec, metric)}" if several_metrics else labels[run["id"]]
+            items = [item for item in ser.of_metric(series, metric) if item["x"]]
+            if chart.get("kind") == "band":
+                if items:
+                    data += band_traces(metric, name, band_stats(items), color, log_y, key=f"{run['id']}|{metric}")
+                    data[-1]["showlegend"] = True  # the mean line names the run
                 continue
-            x, y = list(points["step"]), list(points["value"])
-            name = f"{labels[run['id']]} · {metric}" if several_metrics else labels[run["id"]]
-            line = {"color": color, "dash": metric_dash(metric), "width": 2}
-            if smoothing > 0:
-                data.append({"type": "scatter", "mode": "lines", "x": x, "y": y, "name": f"{name} (raw)",
-                             "line": {**line, "width": 1}, "opacity": RAW_OPACITY, "legendgroup": name,
-                             "showlegend": False, "hoverinfo": "skip"})
-                y = _smooth(y, smoothing, log_y)
-            data.append({"type": "scatter", "mode": "lines", "x": x, "y": y, "name": name, "line": line,
-                         "legendgroup": name, "hovertemplate": "%{y:.4g}"})
+            part = specs.family(spec, metric)
+            where = member_positions([it["member"] for it in items if it.get("member") is not None],
+                                     part["scale"] if part else "linear")
+            for item in items:
+                member = item.get("member")
+                line = {"color": shade(color, where[member]) if member is not None else color,
+                        "dash": role_dash(spec, metric), "width": 2}
+                trace_name = f"{name} · {specs.member_label(part, member)}" if member is not None else name
+                data += _line(list(item["x"]), list(item["value"]), trace_name, line, smoothing, log_y)
     layout = base_layout(chart["title"], height)
-    layout["xaxis"] = axis(chart.get("x_label", "step"), log_x)
+    layout["xaxis"] = axis(specs.title(specs.axis(spec, chart.get("x", "step"))), log_x)
     layout["yaxis"] = axis(chart.get("y_label", ""), log_y)
     # Run labels are long: a column right of the plot.
     layout["legend"] = {**layout["legend"], "orientation": "v", "x": 1.01, "xanchor": "left", "y": 1,
                         "yref": "paper", "yanchor": "top"}
     layout["margin"] = {**layout["margin"], "r": 8}
     return {"data": data, "layout": layout}
+
+
+def _line(x: list[float], y: list[float | None], name: str, line: dict[str, Any], smoothing: float,
+          log_y: bool) -> list[dict[str, Any]]:
+    """The curve, smoothed if asked, with the raw one faint behind it (and out of the legend)."""
+    traces = []
+    if smoothing > 0:
+        traces.append({"type": "scatter", "mode": "lines", "x": x, "y": y, "name": f"{name} (raw)",
+                       "line": {**line, "width": 1}, "opacity": RAW_OPACITY, "legendgroup": name,
+                       "showlegend": False, "hoverinfo": "skip"})
+        y = _smooth(y, smoothing, log_y)
+    traces.append({"type": "scatter", "mode": "lines", "x": x, "y": y, "name": name, "line": line,
+                   "legendgroup": name, "hovertemplate": "%{y:.4g}"})
+    return traces

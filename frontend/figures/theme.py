@@ -1,4 +1,4 @@
-"""One look for every chart: colors per metric (train blue, validation/test orange, everywhere), fonts, margins."""
+"""One look for every chart: fonts, margins, axes (colours: `colors`)."""
 
 from typing import Any
 
@@ -9,29 +9,6 @@ FONT = "Inter, -apple-system, BlinkMacSystemFont, 'Segoe UI', Roboto, sans-serif
 INK = "#343a40"
 GRID = "#edf0f2"
 MUTED = "#868e96"
-
-TRAIN = "#1c7ed6"  # Mantine blue.7
-HELD_OUT = "#e8590c"  # Mantine orange.8: val/..., test/...
-OTHERS = ["#7048e8", "#0ca678", "#d6336c", "#f59f00", "#1098ad", "#5c940d"]  # violet, teal, pink, ...
-
-# Runs on the compare page: one color per run (its metrics then differ by dash).
-RUN_COLORS = ["#1c7ed6", "#e8590c", "#0ca678", "#7048e8", "#d6336c", "#f59f00", "#1098ad", "#495057"]
-
-
-def metric_color(name: str, others: list[str] | None = None) -> str:
-    """Train curves blue, held-out (val/test) curves orange; anything else a stable color of its own."""
-    split = name.split("/", 1)[0]
-    if split == "train":
-        return TRAIN
-    if split in ("val", "test", "eval"):
-        return HELD_OUT
-    palette = others or OTHERS
-    return palette[sum(map(ord, name)) % len(palette)]
-
-
-def metric_dash(name: str) -> str:
-    """On the compare page color means the run, so the split is told by the line style."""
-    return "dash" if name.split("/", 1)[0] in ("val", "test", "eval") else "solid"
 
 
 def base_layout(title: str = "", height: int = 300, top: int | None = None) -> dict[str, Any]:

@@ -6,7 +6,9 @@ import dash_mantine_components as dmc
 from dash import Dash, Input, Output, ctx, dcc, html, no_update, register_page
 
 from frontend.client import ApiError, api
-from frontend.figures.compare import compare_figure, run_labels
+from frontend.figures import spec as specs
+from frontend.figures.chart import chart_metrics
+from frontend.figures.compare import OVERLAID, compare_figure, run_labels
 from frontend.ids import Compare
 from frontend.links import compare_href
 from frontend.pages import Callbacks
@@ -35,9 +37,10 @@ def layout(runs: str = "", chart: str = "", logx: str = "", logy: str = "", smoo
         return dmc.Container(dmc.Alert(str(exc), color="red", title="Cannot compare these runs"), pt="xl")
     options = {r["id"]: r for r in [*chosen, *recent]}
     labels = run_labels(list(options.values()))
-    charts = spec["charts"] if spec else []
+    charts = overlaid(spec) if spec else []
     chart_id = chart if chart in {c["id"] for c in charts} else (charts[0]["id"] if charts else None)
     current: dict[str, Any] = next((c for c in charts if c["id"] == chart_id), {})
+    log_x_default = specs.log_x(current, spec) if current and spec else False
     return dmc.Container([
         dcc.Location(id=ids.URL, refresh=False),
         dmc.Group([dmc.Title("Compare runs", order=2),
@@ -50,7 +53,7 @@ def layout(runs: str = "", chart: str = "", logx: str = "", logy: str = "", smoo
             dmc.Group([
                 dmc.SegmentedControl(id=ids.CHART, data=[{"value": c["id"], "label": c["title"]} for c in charts],
                                      value=chart_id, size="xs"),
-                dmc.Switch(id=ids.LOG_X, label="log x", checked=_flag(logx, current.get("log_x", False)), size="sm"),
+                dmc.Switch(id=ids.LOG_X, label="log x", checked=_flag(logx, log_x_default), size="sm"),
                 dmc.Switch(id=ids.LOG_Y, label="log y", checked=_flag(logy, current.get("log_y", False)), size="sm"),
                 dmc.Stack([
                     dmc.Text("Smoothing (EMA)", size="xs", c="dimmed"),
@@ -64,6 +67,11 @@ def layout(runs: str = "", chart: str = "", logx: str = "", logy: str = "", smoo
         dmc.Card(dcc.Graph(id=ids.GRAPH, config=GRAPH_CONFIG, figure={"layout": {"height": 460}}),
                  withBorder=True, radius="md", padding=4),
     ], size="xl", py="md")
+
+
+def overlaid(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """The charts whose runs can be drawn over each other (lines and bands, not heatmaps or scatters)."""
+    return [c for c in spec["charts"] if c.get("kind", "lines") in OVERLAID]
 
 
 def _flag(text: str, default: bool) -> bool:
@@ -99,24 +107,29 @@ def draw(run_ids, chart_id, log_x, log_y, smoothing):
         return _empty_figure(), "", hint, no_update, no_update, no_update, no_update
     try:
         runs = [api().run(r) for r in run_ids]
-        charts = api().phenomenon(runs[0]["phenomenon"])["charts"]
+        spec = api().phenomenon(runs[0]["phenomenon"])
     except ApiError as exc:
         return no_update, no_update, dmc.Alert(str(exc), color="red", mb="md"), *[no_update] * 4
+    charts = overlaid(spec)
+    if not charts:
+        note = dmc.Alert("This phenomenon has no chart that overlays runs.", color="gray", mb="md")
+        return _empty_figure(), no_update, note, [], None, no_update, no_update
     chart = next((c for c in charts if c["id"] == chart_id), charts[0])
+    chart_log_x, chart_log_y = specs.log_x(chart, spec), bool(chart.get("log_y", False))
     if ctx.triggered_id == ids.CHART or chart["id"] != chart_id:
-        log_x, log_y = chart.get("log_x", False), chart.get("log_y", False)
+        log_x, log_y = chart_log_x, chart_log_y
     try:
-        series = {r: api().metrics(r, names=chart["metrics"], max_points=MAX_POINTS)["metrics"] for r in run_ids}
+        series = {r: api().metrics(r, names=chart_metrics(chart), max_points=MAX_POINTS)["series"] for r in run_ids}
     except ApiError as exc:
         return no_update, no_update, dmc.Alert(str(exc), color="red", mb="md"), *[no_update] * 4
     kinds = {r["phenomenon"] for r in runs}
     note = dmc.Alert(f"These runs are of different phenomena ({', '.join(sorted(kinds))}): only the metrics "
                      "they share are drawn.", color="yellow", mb="md") if len(kinds) > 1 else None
     options = {"chart": chart["id"], "smooth": smoothing or None,
-               "logx": int(log_x) if log_x != chart.get("log_x", False) else None,
-               "logy": int(log_y) if log_y != chart.get("log_y", False) else None}
+               "logx": int(log_x) if log_x != chart_log_x else None,
+               "logy": int(log_y) if log_y != chart_log_y else None}
     search = compare_href(run_ids, **options)[len("/compare"):]
-    figure = compare_figure(chart, runs, series, smoothing or 0.0, log_x, log_y)
+    figure = compare_figure(chart, spec, runs, series, smoothing or 0.0, log_x, log_y)
     chart_options = [{"value": c["id"], "label": c["title"]} for c in charts]
     return figure, search, note, chart_options, chart["id"], log_x, log_y
 

@@ -14,6 +14,7 @@ from frontend.client import ApiError, api
 from frontend.ids import Explore
 from frontend.links import explore_query
 from frontend.pages import Callbacks
+from frontend.run_panels import VERDICTS
 
 ids = Explore
 callbacks = Callbacks()
@@ -51,7 +52,8 @@ def layout(name: str | None = None, **query: str) -> Any:
     return dmc.Container([
         dcc.Location(id=ids.URL, refresh=False),
         dcc.Store(id=ids.FORM_STATE, data={"name": spec["name"], "schema": spec["config_schema"],
-                                           "presets": spec["presets"]}),
+                                           "presets": spec["presets"], "preset_info": spec.get("preset_info", {}),
+                                           "claims": spec.get("claims", [])}),
         run_view.stores(ids.VIEW, spec, run_id),
         header(spec),
         dmc.Grid([
@@ -92,6 +94,8 @@ def knobs_card(spec: dict[str, Any], values: dict[str, Any], preset: str, seed: 
     return dmc.Card([
         dmc.Select(id=ids.PRESET, label="Preset", data=list(spec["presets"]), value=preset, allowDeselect=False,
                    size="xs", description="A starting point; the knobs below override it."),
+        html.Div(preset_note(spec.get("preset_info", {}).get(preset), spec.get("claims", [])), id=ids.PRESET_INFO,
+                 className="preset-info"),
         dmc.Divider(label="Knobs", labelPosition="left", my="sm"),
         dmc.Stack(inputs, gap="sm"),
         dmc.Divider(my="sm"),
@@ -104,6 +108,22 @@ def knobs_card(spec: dict[str, Any], values: dict[str, Any], preset: str, seed: 
             dmc.Button("Cancel", id=ids.CANCEL, size="sm", variant="default", disabled=True),
         ], mt="md", grow=True),
     ], withBorder=True, radius="md", padding="md", className="explore-knobs")
+
+
+def preset_note(info: dict[str, Any] | None, claims: list[dict[str, Any]]) -> Any:
+    """What a preset is for: its title, what it demonstrates, and the claims the paper predicts do not hold
+    (or do not apply) on it, so a ✗ there reads as the point, not a failure."""
+    if not info:
+        return None
+    words = {claim_id: VERDICTS[verdict].word for claim_id, verdict in info.get("expect", {}).items()
+             if verdict != "pass" and verdict in VERDICTS}
+    predicted = [dmc.Text([f"Expected here: {claim['text']} — ", dmc.Text(words[claim["id"]], span=True, fw=600)],
+                          size="xs", c="dimmed") for claim in claims if claim["id"] in words]
+    return dmc.Stack([
+        dmc.Text(info.get("title", ""), size="sm", fw=600),
+        dmc.Text(info.get("demonstrates", ""), size="xs", c="dimmed"),
+        *predicted,
+    ], gap=2, mt=6)
 
 
 def about_card(spec: dict[str, Any]) -> Any:
@@ -139,6 +159,16 @@ def _display(prop: dict[str, Any], value: Any) -> Any:
     if knobs.kind(prop) == "boolean":
         return "true" if value else "false"
     return str(value) if knobs.kind(prop) == "enum" and value is not None else value
+
+
+@callbacks(
+    Output(ids.PRESET_INFO, "children"),
+    Input(ids.PRESET, "value"),
+    State(ids.FORM_STATE, "data"),
+    prevent_initial_call=True,
+)
+def describe_preset(preset, form):
+    return preset_note(form["preset_info"].get(preset), form["claims"])
 
 
 @callbacks(

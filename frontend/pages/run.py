@@ -1,5 +1,6 @@
 """/runs/<run_id>: one stored run, read-only: its config, curves with marks, claims, CSV, and a fork link."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 import dash_mantine_components as dmc
@@ -63,18 +64,41 @@ def config_card(run: dict[str, Any], spec: dict[str, Any]) -> Any:
     ]) for name, value in run["config"].items()]
     rows.append(dmc.TableTr([dmc.TableTd(html.Span("seed", className="knob-name")),
                              dmc.TableTd(str(run["seed"]), ff="monospace")]))
-    facts = [("queue", run["queue"]), ("device", run.get("device") or "—"), ("worker", run.get("worker") or "—"),
-             ("attempts", run["attempts"]), ("created", _short(run["created_at"])),
-             ("started", _short(run.get("started_at"))), ("finished", _short(run.get("finished_at")))]
+    facts = [("queue", run["queue"]), ("device", run.get("device") or "—"),
+             ("threads", str(run["threads"]) if run.get("threads") is not None else "—"),
+             ("worker", run.get("worker") or "—"), ("code", code_version(run, spec)), ("attempts", str(run["attempts"])),
+             ("created", _short(run["created_at"])), ("started", _short(run.get("started_at"))),
+             ("finished", _short(run.get("finished_at")))]
     return dmc.Card([
         dmc.Text("Config", fw=700, size="sm"),
         dmc.Text("Bold: differs from the default preset.", size="xs", c="dimmed", mb="xs"),
         dmc.Table(dmc.TableTbody(rows), verticalSpacing=4, fz="sm", className="config-table"),
         dmc.Text("Run", fw=700, size="sm", mt="md", mb="xs"),
-        dmc.Table(dmc.TableTbody([dmc.TableTr([dmc.TableTd(k), dmc.TableTd(str(v))]) for k, v in facts]),
+        dmc.Table(dmc.TableTbody([dmc.TableTr([dmc.TableTd(k), dmc.TableTd(v)]) for k, v in facts]),
                   verticalSpacing=4, fz="sm"),
     ], withBorder=True, radius="md", padding="md")
 
 
+def code_version(run: dict[str, Any], spec: dict[str, Any]) -> Any:
+    """The trainer's code version the run was made with; flagged when the phenomenon's code has moved on
+    (the same knobs would now give other numbers)."""
+    made, now = run.get("code_version"), spec.get("code_version")
+    if not made:
+        return "—"
+    if now and now != made:
+        return dmc.Tooltip(dmc.Text([made, " ", dmc.Text("(older)", span=True, c="orange.8")], ff="monospace",
+                                    size="sm"), label=f"The current code is {now}.", withArrow=True)
+    return dmc.Text(made, ff="monospace", size="sm")
+
+
 def _short(iso: str | None) -> str:
-    return iso.replace("T", " ")[:19] if iso else "—"
+    """An RFC 3339 time as UTC, to the second."""
+    if not iso:
+        return "—"
+    try:
+        when = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    if when.tzinfo is not None:
+        return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return when.strftime("%Y-%m-%d %H:%M:%S")

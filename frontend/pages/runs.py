@@ -9,8 +9,9 @@ from dash import Dash, Input, Output, ctx, dcc, html, register_page
 from frontend.client import ApiError, api
 from frontend.ids import Runs
 from frontend.links import compare_href, explore_query, run_href, runs_query
+from frontend.numbers import number
 from frontend.pages import Callbacks
-from frontend.run_view import STATUS_COLORS, VERDICTS
+from frontend.run_panels import STATUS_COLORS, progress_text, verdict_look
 
 ids = Runs
 callbacks = Callbacks()
@@ -91,11 +92,11 @@ def runs_table(runs: list[dict[str, Any]], defaults: dict[str, dict[str, Any]]) 
         dmc.TableTd(run["phenomenon"]),
         dmc.TableTd(dmc.Badge(run["status"], color=STATUS_COLORS.get(run["status"], "gray"), variant="light",
                               style={"overflow": "visible"}, miw=92)),
-        dmc.TableTd(f"{run['progress']['step']:,} / {run['progress']['total']:,}"),
+        dmc.TableTd(progress_text(run)),
         dmc.TableTd(dmc.Text(knob_summary(run, defaults.get(run["phenomenon"], {})), size="xs", ff="monospace")),
-        dmc.TableTd(dmc.Text(", ".join(f"{t['id']} @ {t['step']:,}" for t in run["summary"].get("transitions", []))
-                             or "—", size="xs")),
-        dmc.TableTd(dmc.Group([verdict_mark(c) for c in run["summary"].get("claims", [])], gap=4)),
+        dmc.TableTd(dmc.Text(", ".join(f"{t['id']} @ {number(t.get('x'))}" for t in
+                                       (run.get("summary") or {}).get("transitions", [])) or "—", size="xs")),
+        dmc.TableTd(dmc.Group([verdict_mark(c) for c in (run.get("summary") or {}).get("claims", [])], gap=4)),
         dmc.TableTd(dmc.Text(_when(run["created_at"]), size="xs", c="dimmed", style={"whiteSpace": "nowrap"})),
     ], className="runs-row") for run in runs]
     return dmc.Table([head, dmc.TableTbody(rows)], highlightOnHover=True, verticalSpacing="xs",
@@ -103,9 +104,10 @@ def runs_table(runs: list[dict[str, Any]], defaults: dict[str, dict[str, Any]]) 
 
 
 def verdict_mark(claim: dict[str, Any]) -> Any:
-    symbol, color, word = VERDICTS.get(claim["verdict"], VERDICTS["not_yet"])
-    return dmc.Tooltip(dmc.Text(symbol, size="sm", fw=700, c=color), label=f"{word}: {claim['text']}",
-                       multiline=True, w=320, withArrow=True)
+    look, note, _ = verdict_look(claim)
+    label = f"{look.word}{f' ({note})' if note else ''}: {claim.get('text', claim['id'])}"
+    return dmc.Tooltip(dmc.Text(look.symbol, size="sm", fw=700, c=look.color), label=label, multiline=True, w=320,
+                       withArrow=True)
 
 
 def knob_summary(run: dict[str, Any], default: dict[str, Any]) -> str:

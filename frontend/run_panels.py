@@ -1,0 +1,134 @@
+"""A run's status and the paper's claims checked on it: pure functions of GET /api/runs/{id} to components.
+
+Progress is told on the axis the run advances along ("step 480 / 1,000" while training, "features p 600 /
+1,000" through a sweep). A claim shows one of five verdicts, its measured value with unit and 95 % interval,
+and how the verdict compares with what the run's preset expects: a contrast preset (the paper predicts the
+claim fails, or does not apply, on this configuration) that gets exactly that is confirmed, not a red ✗.
+"""
+
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+import dash_mantine_components as dmc
+from dash import html
+
+from frontend.links import run_href
+from frontend.numbers import measured, number
+
+ACTIVE = ("queued", "running")
+STATUS_COLORS = {"queued": "gray", "running": "blue", "succeeded": "teal", "failed": "red", "cancelled": "orange"}
+
+
+class Look(NamedTuple):
+    symbol: str
+    color: str
+    word: str
+
+
+VERDICTS = {
+    "pass": Look("✓", "teal", "holds"),
+    "fail": Look("✗", "red", "does not hold"),
+    "not_yet": Look("…", "gray", "not yet"),
+    "inconclusive": Look("?", "yellow", "inconclusive"),
+    "not_applicable": Look("–", "grape", "does not apply here"),
+}
+CONFIRMED = Look("✓", "teal", "")  # a verdict other than pass that the paper predicts for this preset
+PREDICTED = "as the paper predicts"
+
+
+def progress_text(run: Mapping[str, Any]) -> str:
+    """"step 480 / 1,000": the run's progress axis label, where it is on it, and where it ends."""
+    progress = run.get("progress") or {}
+    where = f"{number(progress.get('x'))} / {number(progress.get('total'))}"
+    return f"{progress.get('label') or progress.get('axis') or 'step'} {where}"
+
+
+def progress_percent(run: Mapping[str, Any]) -> float:
+    progress = run.get("progress") or {}
+    x, total = progress.get("x"), progress.get("total")
+    return min(100.0, max(0.0, 100 * x / total)) if x is not None and total else 0.0
+
+
+def status_panel(run: Mapping[str, Any] | None) -> Any:
+    if run is None:
+        return dmc.Group([dmc.Badge("no run yet", color="gray", variant="light"),
+                          dmc.Text("Set the knobs and press Run; the curves appear here as the model trains.",
+                                   size="sm", c="dimmed")])
+    status = run["status"]
+    where = " · ".join(str(part) for part in (run.get("device"), run.get("worker")) if part)
+    rows = [
+        dmc.Group([
+            dmc.Badge(status, color=STATUS_COLORS.get(status, "gray"), variant="filled" if status == "running"
+                      else "light", className="run-status", size="lg"),
+            dmc.Text(progress_text(run), size="sm", fw=500, className="run-progress-text"),
+            dmc.Text(where, size="xs", c="dimmed"),
+            dmc.Anchor(f"run {run['id']}", href=run_href(run["id"]), size="sm", className="run-link", ml="auto"),
+        ], gap="sm"),
+        dmc.Progress(value=progress_percent(run), color=STATUS_COLORS.get(status, "gray"),
+                     striped=status == "running", size="sm", mt=8),
+    ]
+    if run.get("error"):
+        rows.append(dmc.Alert(run["error"], color="red", title="The run failed", mt="sm"))
+    return rows
+
+
+class Outcome(NamedTuple):
+    look: Look
+    note: str  # "expected: holds" where the verdict differs from the preset's expectation, else ""
+    predicted: bool  # a verdict other than pass, and the one the preset expects
+
+
+def verdict_look(result: Mapping[str, Any]) -> Outcome:
+    """How a claim's outcome is shown. Expected and equal, not pass: confirmed ("does not hold, as the
+    paper predicts"). Expected and different: the verdict's own look, and "expected: holds". Before a
+    verdict (not yet), no note."""
+    verdict = result.get("verdict", "not_yet")
+    look = VERDICTS.get(verdict, VERDICTS["inconclusive"])
+    expected = result.get("expected")
+    if expected is None or verdict == "not_yet" or verdict == expected == "pass":
+        return Outcome(look, "", False)
+    if verdict == expected:
+        return Outcome(CONFIRMED._replace(word=f"{look.word}, {PREDICTED}"), "", True)
+    expected_word = VERDICTS[expected].word if expected in VERDICTS else str(expected)
+    return Outcome(look, f"expected: {expected_word}", False)
+
+
+def claim_row(claim: Mapping[str, Any], result: Mapping[str, Any]) -> Any:
+    look, note, predicted = verdict_look(result)
+    value = measured(result.get("value"), result.get("interval"), result.get("unit") or claim.get("unit", ""))
+    line: list[Any] = [dmc.Text(look.word, span=True, fw=600, c=look.color, className="claim-verdict")]
+    if value:
+        line += [" · ", dmc.Text(value, span=True, ff="monospace", className="claim-value")]
+    if result.get("detail"):
+        line.append(f" — {result['detail']}")
+    body: list[Any] = [dmc.Text(result.get("text") or claim["text"], size="sm"), dmc.Text(line, size="xs", c="dimmed")]
+    if note:
+        body.append(dmc.Badge(note, color="yellow", variant="light", size="xs", className="claim-expected"))
+    if result.get("error"):
+        body.append(dmc.Text(result["error"], size="xs", c="red", ff="monospace", className="claim-error"))
+    verdict = result.get("verdict", "not_yet")
+    return dmc.Group([
+        dmc.ThemeIcon(look.symbol, color=look.color, variant="light", radius="xl", size="md"),
+        html.Div(body, style={"flex": 1}),
+    ], align="flex-start", wrap="nowrap", gap="sm",
+        className=f"claim claim-{verdict}" + (" claim-as-predicted" if predicted else ""))
+
+
+def claims_panel(claims: list[Mapping[str, Any]], run: Mapping[str, Any] | None) -> Any:
+    """Each claim of the paper with its verdict on this run (not yet, before it has data), then any part of
+    the summary that could not be computed (a detector or fit that raised)."""
+    summary = (run or {}).get("summary") or {}
+    measured_by_id = {c["id"]: c for c in summary.get("claims", [])}
+    items = [claim_row(claim, measured_by_id.get(claim["id"], {"verdict": "not_yet"})) for claim in claims]
+    errors = [dmc.Text(f"⚠ {error}", size="xs", c="orange.8", className="summary-error")
+              for error in summary.get("errors", [])]
+    if not items and not errors:
+        return None
+    return dmc.Stack([dmc.Text("The paper's claims, checked on this run", size="xs", fw=700, c="dimmed", tt="uppercase"),
+                      *items, *errors], gap=6)
+
+
+def claims_key(run: Mapping[str, Any] | None) -> list[Any]:
+    """What the claims panel shows of a run: when it changes, the panel is drawn again."""
+    summary = (run or {}).get("summary") or {}
+    return [summary.get("claims", []), summary.get("errors", [])]
