@@ -51,7 +51,3 @@ def create_app(settings: Settings | None = None, with_ui: bool = True) -> FastAP
         app.mount("/", WSGIMiddleware(dash_app.server))  # type: ignore[arg-type]
     return app
 
-
-def create_api_only() -> FastAPI:
-    """For uvicorn --factory in the API container tests: the API without the UI."""
-    return create_app(with_ui=False)

@@ -15,7 +15,6 @@ class Base(DeclarativeBase):
     pass
 
 
-RUN_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 FINAL_STATUSES = ("succeeded", "failed", "cancelled")
 
 

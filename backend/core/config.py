@@ -36,10 +36,6 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'phaselab.db').resolve()}"
 
-    @property
-    def is_postgres(self) -> bool:
-        return self.resolved_database_url.startswith("postgresql")
-
 
 @lru_cache
 def get_settings() -> Settings:
