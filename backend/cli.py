@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from backend.core.config import get_settings
-from backend.core.db import masked
+from backend.store.db import masked
+from backend.store.settings import get_settings
 
 app = typer.Typer(help="Phaselab: a browser lab for neural-network training dynamics.", no_args_is_help=True)
 
@@ -17,7 +17,7 @@ app = typer.Typer(help="Phaselab: a browser lab for neural-network training dyna
 @app.command()
 def migrate() -> None:
     """Upgrade the database (PHASELAB_DATABASE_URL) to the newest schema."""
-    from backend.core.migrate import upgrade
+    from backend.store.migrate import upgrade
 
     url = get_settings().resolved_database_url
     upgrade(url)
@@ -34,7 +34,7 @@ def serve(
     """Start the API and the UI on one port, and N local workers, on PHASELAB_DATABASE_URL."""
     import uvicorn
 
-    from backend.core.migrate import upgrade
+    from backend.store.migrate import upgrade
 
     if host is not None:
         os.environ["PHASELAB_HOST"] = host

@@ -6,9 +6,9 @@ from fastapi.exceptions import RequestValidationError
 from backend import __version__
 from backend.api.errors import validation_error_handler
 from backend.api.routes import events, health, metrics, phenomena, runs
-from backend.core.config import Settings, get_settings
-from backend.core.db import make_engine, make_sessionmaker
-from backend.dispatch import dispatcher_for
+from backend.store.db import make_engine, make_sessionmaker
+from backend.store.dispatch import dispatcher_for
+from backend.store.settings import Settings, get_settings
 
 
 def api_router() -> APIRouter:

@@ -19,11 +19,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from backend.core.config import Settings  # noqa: E402
-from backend.core.db import make_engine, make_sessionmaker, transaction  # noqa: E402
-from backend.core.migrate import upgrade  # noqa: E402
-from backend.dispatch import dispatcher_for  # noqa: E402
 from backend.services.runs import create_run  # noqa: E402
+from backend.store.db import make_engine, make_sessionmaker, transaction  # noqa: E402
+from backend.store.dispatch import dispatcher_for  # noqa: E402
+from backend.store.migrate import upgrade  # noqa: E402
+from backend.store.settings import Settings  # noqa: E402
 from workers import phenomena  # noqa: E402
 from workers.context import RunContext  # noqa: E402
 from workers.lease_queue import claim_run  # noqa: E402

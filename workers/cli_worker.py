@@ -17,8 +17,8 @@ def parse_queues(queue: str) -> list[str]:
 
 def worker(queue: str = "cpu", device: str = "auto", threads: int | None = None) -> None:
     """Train queued runs of `queue` on `device` from PHASELAB_DATABASE_URL until SIGTERM/SIGINT."""
-    from backend.core.config import get_settings
-    from backend.core.db import masked
+    from backend.store.db import masked
+    from backend.store.settings import get_settings
     from workers.device import DeviceUnavailable, pick_device
     from workers.loop import default_threads, prepare_torch, run_worker, worker_identity
 

@@ -42,10 +42,10 @@ from pydantic import BaseModel
 from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.core.config import Settings
-from backend.core.db import dialect_insert, transaction
-from backend.models import Checkpoint, Metric, Run, Snapshot
-from backend.services.metrics import read_curves
+from backend.store.curves import read_curves
+from backend.store.db import dialect_insert, transaction
+from backend.store.models import Checkpoint, Metric, Run, Snapshot
+from backend.store.settings import Settings
 from workers.lease_queue import database_now
 
 log = logging.getLogger("phaselab.worker")

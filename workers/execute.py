@@ -20,10 +20,10 @@ from typing import Any, Literal
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.core.config import Settings
-from backend.core.db import transaction
-from backend.dispatch import Dispatcher, dispatcher_for
-from backend.models import Run
+from backend.store.db import transaction
+from backend.store.dispatch import Dispatcher, dispatcher_for
+from backend.store.models import Run
+from backend.store.settings import Settings
 from workers import phenomena
 from workers.context import Fenced, RunContext, StopReason
 from workers.lease_queue import claim_run, database_now, gave_up

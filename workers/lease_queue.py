@@ -5,7 +5,7 @@ of the worker's queues is taken with one `UPDATE ... WHERE id = (SELECT ... LIMI
 Claiming increments `attempts`; that number fences every later write of the attempt
 (workers/context.py), so a worker that lost its lease writes nothing.
 
-On SQLite the transaction starts with BEGIN IMMEDIATE (backend/core/db.py): claims are serialized.
+On SQLite the transaction starts with BEGIN IMMEDIATE (backend/store/db.py): claims are serialized.
 On PostgreSQL the same code works (rows are locked FOR UPDATE SKIP LOCKED); there the procrastinate
 worker claims by id (`claim_run`) and its reaper thread calls `reap_expired` (workers/procrastinate_app.py).
 """
@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.core.db import is_postgres, transaction
-from backend.models import Run
+from backend.store.db import is_postgres, transaction
+from backend.store.models import Run
 
 LOST = "its worker stopped answering (lease expired)"
 

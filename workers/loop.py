@@ -21,8 +21,8 @@ from types import FrameType
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.core.config import Settings
-from backend.core.db import make_engine, make_sessionmaker
+from backend.store.db import make_engine, make_sessionmaker
+from backend.store.settings import Settings
 from workers.context import StopReason
 from workers.device import pick_device
 from workers.execute import execute_run

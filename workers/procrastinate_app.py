@@ -35,9 +35,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.core.config import Settings
-from backend.core.db import transaction
-from backend.procrastinate_dispatch import TASK_NAME, defer_execute_run, fail_jobs
+from backend.store.db import transaction
+from backend.store.procrastinate_jobs import TASK_NAME, defer_execute_run, fail_jobs
+from backend.store.settings import Settings
 from workers.context import StopReason
 from workers.execute import execute_run
 from workers.lease_queue import Reaped, reap_expired

@@ -8,9 +8,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from backend import catalogue
-from backend.core.db import dialect_insert
-from backend.dispatch import Dispatcher
-from backend.models import FINAL_STATUSES, Run
+from backend.store.db import dialect_insert
+from backend.store.dispatch import Dispatcher
+from backend.store.models import FINAL_STATUSES, Run
 
 
 class UnknownPreset(LookupError):

@@ -3,8 +3,8 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from backend.core.config import Settings
 from backend.main import create_app
+from backend.store.settings import Settings
 from tests.databases import sqlite_database
 
 TINY = {"p": 11, "train_frac": 0.5, "steps": 50}

@@ -9,11 +9,11 @@ import time
 import pytest
 from sqlalchemy import event, text, update
 
-from backend.core.config import Settings
-from backend.core.db import make_engine, make_sessionmaker, transaction
-from backend.dispatch import LeaseDispatcher
-from backend.models import Run, Snapshot
 from backend.services.runs import create_run
+from backend.store.db import make_engine, make_sessionmaker, transaction
+from backend.store.dispatch import LeaseDispatcher
+from backend.store.models import Run, Snapshot
+from backend.store.settings import Settings
 from tests.databases import postgres_database
 from tests.fake_run import FakeRun
 from tests.integration.conftest import TestDB

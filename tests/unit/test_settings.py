@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from backend.core.config import Settings
+from backend.store.settings import Settings
 
 
 def test_default_database_is_a_sqlite_file_in_the_data_folder(monkeypatch, tmp_path):

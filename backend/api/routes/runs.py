@@ -7,10 +7,10 @@ from sqlalchemy.orm import Session
 from backend import catalogue
 from backend.api.deps import DispatcherDep, SessionDep, SettingsDep
 from backend.api.errors import config_error, field_error, not_found
-from backend.core.config import Settings
-from backend.models import Run
 from backend.schemas import MAX_STEP, Progress, RunCreate, RunPublic, RunsPublic, RunStatus
 from backend.services import runs as service
+from backend.store.models import Run
+from backend.store.settings import Settings
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
