@@ -23,10 +23,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.store.db import transaction
 from backend.store.dispatch import Dispatcher, dispatcher_for
 from backend.store.models import Run
+from backend.store.runstate import Fenced, claim_by_id, database_now, gave_up_error
 from backend.store.settings import Settings
 from workers import phenomena
-from workers.context import Fenced, RunContext, StopReason
-from workers.lease_queue import claim_run, database_now, gave_up
+from workers.run_context import RunContext, StopReason
+from workers.writer import RunWriter
 
 log = logging.getLogger("phaselab.worker")
 
@@ -51,7 +52,7 @@ def execute_run(
     """Train run `run_id` (claimed here unless `claimed_attempt` says the caller did) and settle it."""
     attempt = claimed_attempt
     if attempt is None:
-        attempt = claim_run(session_factory, run_id, worker_id, settings.lease_seconds, device)
+        attempt = claim_by_id(session_factory, run_id, worker_id, settings.lease_seconds, device)
         if attempt is None:
             log.info("run %s: nothing to claim (finished, cancelled or running elsewhere)", run_id)
             return "skipped"
@@ -71,19 +72,19 @@ def execute_run(
         if os.environ.get(POISON):
             raise RuntimeError(f"injected failure ({POISON})")
         phenomena.trainer(run.phenomenon).train(config, ctx, run.seed)
-        ctx.flush()
+        ctx.writer.flush()
         if os.environ.get(CRASH_BEFORE_FINISH):
             os._exit(17)
-        if ctx.stop_reason == "shutdown" and not ctx.cancel_requested:
-            ctx.requeue(None, release=True, also=lambda s: dispatcher.enqueue(s, run))
-            log.info("run %s released at step %d (worker stopping)", run_id, ctx.progress)
+        if ctx.stop_reason == "shutdown" and not ctx.writer.cancel_requested:
+            ctx.writer.requeue(None, release=True, also=lambda s: dispatcher.enqueue(s, run))
+            log.info("run %s released at step %d (worker stopping)", run_id, ctx.writer.progress)
             return "released"
         # A trainer that returns without having been told to stop has finished (a cancel that
         # arrives during the last step loses the race: the run succeeded).
         status: Outcome = "succeeded" if ctx.stop_reason is None else "cancelled"
-        ctx.finish(status)
+        ctx.writer.finish(status)
         log.info("run %s %s at step %d: %d metric rows in %d writes",
-                 run_id, status, ctx.progress, ctx.rows_written, ctx.writes)
+                 run_id, status, ctx.writer.progress, ctx.writer.rows_written, ctx.writer.writes)
         return status
     except Fenced:
         return _stale(run_id, attempt)
@@ -91,7 +92,8 @@ def execute_run(
         # Settle first: an error of a worker that lost its lease (its connection was cut while it
         # was frozen, say) is no crash of the run, just the end of a stale attempt.
         reason = traceback.format_exception_only(exc)[-1].strip()
-        outcome = _after_crash(run, attempt, reason, ctx, session_factory, dispatcher)
+        writer = ctx.writer if ctx is not None else None
+        outcome = _after_crash(run, attempt, reason, writer, session_factory, dispatcher)
         if outcome == "fenced":
             return _stale(run_id, attempt, f" ({reason})")
         log.error("run %s attempt %d crashed; %s", run_id, attempt, outcome, exc_info=exc)
@@ -111,20 +113,20 @@ def _after_crash(
     run: Run,
     attempt: int,
     reason: str,
-    ctx: RunContext | None,
+    writer: RunWriter | None,
     session_factory: sessionmaker[Session],
     dispatcher: Dispatcher,
 ) -> Outcome:
     """Failed for good once the attempts are used up; otherwise queued again (it resumes from its checkpoint)."""
     give_up = attempt >= run.max_attempts
-    error = gave_up(attempt, reason) if give_up else reason
+    error = gave_up_error(attempt, reason) if give_up else reason
     try:
-        if ctx is not None:
+        if writer is not None:
             try:  # keep what the attempt logged: handy to see where it went wrong
                 if give_up:
-                    ctx.finish("failed", error=error)
+                    writer.finish("failed", error=error)
                 else:
-                    ctx.requeue(error, release=False, also=lambda s: dispatcher.enqueue(s, run))
+                    writer.requeue(error, release=False, also=lambda s: dispatcher.enqueue(s, run))
                 return "failed" if give_up else "requeued"
             except Fenced:
                 raise

@@ -5,7 +5,7 @@ stays the truth, exactly as with the SQLite lease queue, and the same `execute_r
 
 Recovery. One failure detector for both dispatchers: the run's lease. Each worker process runs a
 reaper thread that, every heartbeat_seconds, in one transaction:
-  1. puts back running runs whose lease expired (workers/lease_queue.reap_expired: queued, or failed
+  1. puts back running runs whose lease expired (backend/store/runstate.expire_leases: queued, or failed
      when out of attempts, or cancelled), closes their old jobs as failed and defers a new job for each
      queued one; the lost worker is fenced by the attempt counter;
   2. closes as failed the `doing` jobs of dead procrastinate workers (no heartbeat for lease_seconds)
@@ -37,10 +37,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.store.db import transaction
 from backend.store.procrastinate_jobs import TASK_NAME, defer_execute_run, fail_jobs
+from backend.store.runstate import ExpiredLease, expire_leases
 from backend.store.settings import Settings
-from workers.context import StopReason
 from workers.execute import execute_run
-from workers.lease_queue import Reaped, reap_expired
+from workers.run_context import StopReason
 
 log = logging.getLogger("phaselab.worker")
 
@@ -105,10 +105,10 @@ _QUEUED_WITHOUT_JOB = text(
 )
 
 
-def reap_once(session_factory: sessionmaker[Session], settings: Settings) -> list[Reaped]:
+def reap_once(session_factory: sessionmaker[Session], settings: Settings) -> list[ExpiredLease]:
     """One pass of the reaper (see the module docstring); the runs it put back."""
     with transaction(session_factory) as session:
-        reaped = reap_expired(session)
+        reaped = expire_leases(session)
         for run in reaped:
             fail_jobs(session, run.run_id)
             if run.status == "queued":

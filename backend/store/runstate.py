@@ -1,35 +1,57 @@
-"""The lease queue: claiming and reclaiming runs on the `runs` table itself (the SQLite dispatcher).
+"""The run state machine both dispatchers share: claim a run, fence every write of the attempt, put back
+runs whose lease expired.
 
-A claim is one transaction: runs whose lease expired are put back (reap), then the oldest queued run
-of the worker's queues is taken with one `UPDATE ... WHERE id = (SELECT ... LIMIT 1) RETURNING`.
-Claiming increments `attempts`; that number fences every later write of the attempt
-(workers/context.py), so a worker that lost its lease writes nothing.
+A claim is one transaction: runs whose lease expired are put back (`expire_leases`), then the oldest
+queued run of the worker's queues is taken with one `UPDATE ... WHERE id = (SELECT ... LIMIT 1)
+RETURNING` (`claim_oldest_queued`). Claiming increments `attempts`; that number fences every later
+write of the attempt, so a worker that lost its lease writes nothing.
+
+Every write of an attempt (workers/writer.py) is one transaction that starts with the fencing UPDATE
+(`fence`)
+
+    UPDATE runs SET lease_expires_at = now + lease, heartbeat_at = now, progress_step = ...
+    WHERE id = :id AND attempts = :attempt AND status = 'running' RETURNING cancel_requested
+
+No row means this attempt is stale (another worker reclaimed the run, or it was finished): the
+transaction rolls back and `Fenced` is raised, so a worker that lost its lease writes nothing. A row
+renews the lease and brings the cancel flag, which the trainer's `should_stop()` reports.
 
 On SQLite the transaction starts with BEGIN IMMEDIATE (backend/store/db.py): claims are serialized.
 On PostgreSQL the same code works (rows are locked FOR UPDATE SKIP LOCKED); there the procrastinate
-worker claims by id (`claim_run`) and its reaper thread calls `reap_expired` (workers/procrastinate_app.py).
+worker claims by id (`claim_by_id`) and its reaper thread calls `expire_leases`
+(workers/procrastinate_app.py).
 """
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.store.db import is_postgres, transaction
 from backend.store.models import Run
 
-LOST = "its worker stopped answering (lease expired)"
+LEASE_LOST = "its worker stopped answering (lease expired)"
+
+_RUNS = cast(Table, Run.__table__)  # the fencing UPDATE is on the hot path: Core, compiled once
+
+
+class Fenced(Exception):
+    """This attempt is stale: another worker owns the run, or it is no longer running. Nothing was written."""
 
 
 @dataclass(frozen=True)
-class Reaped:
+class ExpiredLease:
+    """A run whose lease ran out, and where it went."""
+
     run_id: str
     status: str  # queued (to be claimed again), failed (out of attempts) or cancelled
     queue: str
 
 
-def gave_up(attempts: int, why: str) -> str:
+def gave_up_error(attempts: int, why: str) -> str:
+    """The error a run fails with when it runs out of attempts."""
     return f"gave up after {attempts} attempt{'s' if attempts != 1 else ''}: {why}"
 
 
@@ -41,7 +63,24 @@ def database_now(session: Session) -> datetime:
     return datetime.now(UTC)
 
 
-def reap_expired(session: Session, now: datetime | None = None) -> list[Reaped]:
+def fence(session: Session, run_id: str, attempt: int, lease_seconds: float, now: datetime, **values: Any) -> bool:
+    """The fencing UPDATE that opens every write of an attempt: renew the lease, set `values`.
+
+    The run's cancel flag; `Fenced` if the attempt is stale, and then the caller's transaction must not
+    commit.
+    """
+    cancel = session.execute(
+        update(_RUNS)
+        .where(_RUNS.c.id == run_id, _RUNS.c.attempts == attempt, _RUNS.c.status == "running")
+        .values(lease_expires_at=now + timedelta(seconds=lease_seconds), heartbeat_at=now, updated_at=now, **values)
+        .returning(_RUNS.c.cancel_requested)
+    ).scalar_one_or_none()
+    if cancel is None:
+        raise Fenced(f"run {run_id}: attempt {attempt} is stale")
+    return bool(cancel)
+
+
+def expire_leases(session: Session, now: datetime | None = None) -> list[ExpiredLease]:
     """Put back every running run whose lease expired (its worker died, froze or lost the database).
 
     Back to `queued` if it has attempts left (it resumes from its checkpoint), `failed` if not (a run
@@ -54,13 +93,13 @@ def reap_expired(session: Session, now: datetime | None = None) -> list[Reaped]:
     )
     if is_postgres(session):
         expired = expired.with_for_update(skip_locked=True)  # a frozen writer's locked row waits its turn
-    reaped = []
+    put_back = []
     for run_id, attempts, max_attempts, cancel_requested, queue in session.execute(expired).all():
         values: dict[str, object] = {"worker": None, "lease_expires_at": None, "updated_at": now}
         if cancel_requested:
             values.update(status="cancelled", finished_at=now)
         elif attempts >= max_attempts:
-            values.update(status="failed", finished_at=now, error=gave_up(attempts, LOST))
+            values.update(status="failed", finished_at=now, error=gave_up_error(attempts, LEASE_LOST))
         else:
             values.update(status="queued")
         done = session.execute(
@@ -70,8 +109,8 @@ def reap_expired(session: Session, now: datetime | None = None) -> list[Reaped]:
             .returning(Run.id)
         ).scalar_one_or_none()
         if done is not None:
-            reaped.append(Reaped(run_id, str(values["status"]), queue))
-    return reaped
+            put_back.append(ExpiredLease(run_id, str(values["status"]), queue))
+    return put_back
 
 
 def _claim_values(worker_id: str, device: str | None, lease_seconds: float, now: datetime) -> dict[str, object]:
@@ -87,7 +126,7 @@ def _claim_values(worker_id: str, device: str | None, lease_seconds: float, now:
     }
 
 
-def claim_next(
+def claim_oldest_queued(
     session_factory: sessionmaker[Session],
     queues: list[str],
     worker_id: str,
@@ -97,7 +136,7 @@ def claim_next(
     """(run_id, attempt) of the oldest queued run of `queues`, now running under this worker; or None."""
     with transaction(session_factory) as session:
         now = database_now(session)
-        reap_expired(session, now)
+        expire_leases(session, now)
         _fail_exhausted(session, now, queues)
         oldest = (
             select(Run.id)
@@ -116,7 +155,7 @@ def claim_next(
     return (row[0], row[1]) if row else None
 
 
-def claim_run(
+def claim_by_id(
     session_factory: sessionmaker[Session],
     run_id: str,
     worker_id: str,
@@ -142,9 +181,9 @@ def claim_run(
             return None
         same = (Run.id == run_id, Run.status == row.status, Run.attempts == row.attempts)
         if row.cancel_requested or row.attempts >= row.max_attempts:
-            why = LOST if row.status == "running" else "out of attempts"
+            why = LEASE_LOST if row.status == "running" else "out of attempts"
             final = {"status": "cancelled"} if row.cancel_requested else {
-                "status": "failed", "error": gave_up(row.attempts, why)}
+                "status": "failed", "error": gave_up_error(row.attempts, why)}
             session.execute(update(Run).where(*same).values(
                 **final, finished_at=now, updated_at=now, worker=None, lease_expires_at=None))
             return None
