@@ -10,6 +10,9 @@ import typer
 
 from backend.store.db import masked
 from backend.store.settings import get_settings
+from backend.store.vocabulary import Device, Queue
+from workers.cli_worker import QUEUE_CHOICES, parse_queues
+from workers.device import DEVICES
 
 app = typer.Typer(help="Phaselab: a browser lab for neural-network training dynamics.", no_args_is_help=True)
 
@@ -91,20 +94,19 @@ def _stop(children: list[subprocess.Popen[bytes]], grace_seconds: float = 10.0) 
 
 @app.command()
 def worker(
-    queue: Annotated[str, typer.Option(help="Queue(s) to take runs from: cpu, gpu or cpu,gpu.")] = "cpu",
-    device: Annotated[str, typer.Option(help="auto (cuda if present, else cpu), cpu or cuda.")] = "auto",
+    queue: Annotated[str, typer.Option(help=f"Queue(s) to take runs from: {QUEUE_CHOICES}.")] = Queue.CPU,
+    device: Annotated[str, typer.Option(help=f"One of {', '.join(DEVICES)}; {Device.AUTO}: cuda if present, else cpu.")] = Device.AUTO,
     threads: Annotated[int | None, typer.Option(min=1, help="Torch threads (default: OMP_NUM_THREADS, else all cores).")] = None,
 ) -> None:
     """Train queued runs from PHASELAB_DATABASE_URL until stopped."""
-    from workers.cli_worker import parse_queues
     from workers.cli_worker import worker as run_worker
 
     try:
         queues = parse_queues(queue)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--queue") from None
-    if device not in ("auto", "cpu", "cuda"):
-        raise typer.BadParameter(f"unknown device {device!r}; use auto, cpu or cuda", param_hint="--device")
+    if device not in DEVICES:
+        raise typer.BadParameter(f"unknown device {device!r}; use one of {', '.join(DEVICES)}", param_hint="--device")
     run_worker(queue=",".join(queues), device=device, threads=threads)
 
 

@@ -25,6 +25,7 @@ from backend.store.dispatch import dispatcher_for  # noqa: E402
 from backend.store.migrate import upgrade  # noqa: E402
 from backend.store.runstate import claim_by_id  # noqa: E402
 from backend.store.settings import Settings  # noqa: E402
+from backend.store.vocabulary import Device  # noqa: E402
 from workers import phenomena  # noqa: E402
 from workers.run_context import RunContext  # noqa: E402
 
@@ -43,11 +44,11 @@ def rows_per_second(url: str, batch: int, rows: int, seed: int) -> float:
     # Only the row count triggers a write: no time-based flushes, heartbeats or checkpoints.
     settings = Settings(database_url=url, flush_rows=batch, flush_seconds=3600, heartbeat_seconds=3600,
                         lease_seconds=7200, checkpoint_seconds=3600)
-    attempt = claim_by_id(sessions, run.id, "bench:1", settings.lease_seconds, "cpu")
+    attempt = claim_by_id(sessions, run.id, "bench:1", settings.lease_seconds, Device.CPU)
     assert attempt is not None
     spec = phenomena.spec("grokking")
     ctx = RunContext(run_id=run.id, attempt=attempt, spec=spec, config=spec.Config.model_validate(config),
-                     device="cpu", settings=settings, session_factory=sessions)
+                     device=Device.CPU, settings=settings, session_factory=sessions)
     ctx.start()
     try:
         start = time.perf_counter()

@@ -15,7 +15,8 @@ import logging
 import os
 import traceback
 from collections.abc import Callable
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,13 +26,25 @@ from backend.store.dispatch import Dispatcher, dispatcher_for
 from backend.store.models import Run
 from backend.store.runstate import Fenced, claim_by_id, database_now, gave_up_error
 from backend.store.settings import Settings
+from backend.store.vocabulary import RunStatus
 from workers import phenomena
 from workers.run_context import RunContext, StopReason
 from workers.writer import RunWriter
 
 log = logging.getLogger("phaselab.worker")
 
-Outcome = Literal["succeeded", "cancelled", "released", "requeued", "failed", "fenced", "skipped"]
+
+class Outcome(StrEnum):
+    """How one attempt ended (the module docstring). The first three are also the run's status."""
+
+    SUCCEEDED = RunStatus.SUCCEEDED
+    CANCELLED = RunStatus.CANCELLED
+    FAILED = RunStatus.FAILED
+    RELEASED = "released"
+    REQUEUED = "requeued"
+    FENCED = "fenced"
+    SKIPPED = "skipped"
+
 
 # Test-only fault injection, off unless set in a worker's environment (tests/integration/test_workers.py).
 CRASH_BEFORE_FINISH = "PHASELAB_TEST_CRASH_BEFORE_FINISH"  # os._exit after the last step, before the final status
@@ -55,7 +68,7 @@ def execute_run(
         attempt = claim_by_id(session_factory, run_id, worker_id, settings.lease_seconds, device)
         if attempt is None:
             log.info("run %s: nothing to claim (finished, cancelled or running elsewhere)", run_id)
-            return "skipped"
+            return Outcome.SKIPPED
     dispatcher = dispatcher or dispatcher_for(settings.resolved_database_url)
     with session_factory() as session:
         run = session.get_one(Run, run_id)
@@ -78,14 +91,14 @@ def execute_run(
         if ctx.stop_reason == "shutdown" and not ctx.writer.cancel_requested:
             ctx.writer.requeue(None, release=True, also=lambda s: dispatcher.enqueue(s, run))
             log.info("run %s released at step %d (worker stopping)", run_id, ctx.writer.progress)
-            return "released"
+            return Outcome.RELEASED
         # A trainer that returns without having been told to stop has finished (a cancel that
         # arrives during the last step loses the race: the run succeeded).
-        status: Outcome = "succeeded" if ctx.stop_reason is None else "cancelled"
+        status = RunStatus.SUCCEEDED if ctx.stop_reason is None else RunStatus.CANCELLED
         ctx.writer.finish(status)
         log.info("run %s %s at step %d: %d metric rows in %d writes",
                  run_id, status, ctx.writer.progress, ctx.writer.rows_written, ctx.writer.writes)
-        return status
+        return Outcome(status)
     except Fenced:
         return _stale(run_id, attempt)
     except Exception as exc:
@@ -94,7 +107,7 @@ def execute_run(
         reason = traceback.format_exception_only(exc)[-1].strip()
         writer = ctx.writer if ctx is not None else None
         outcome = _after_crash(run, attempt, reason, writer, session_factory, dispatcher)
-        if outcome == "fenced":
+        if outcome == Outcome.FENCED:
             return _stale(run_id, attempt, f" ({reason})")
         log.error("run %s attempt %d crashed; %s", run_id, attempt, outcome, exc_info=exc)
         return outcome
@@ -106,7 +119,7 @@ def execute_run(
 def _stale(run_id: str, attempt: int, why: str = "") -> Outcome:
     log.warning("run %s: attempt %d is stale (another worker took the run over); stopped, wrote nothing%s",
                 run_id, attempt, why)
-    return "fenced"
+    return Outcome.FENCED
 
 
 def _after_crash(
@@ -124,10 +137,10 @@ def _after_crash(
         if writer is not None:
             try:  # keep what the attempt logged: handy to see where it went wrong
                 if give_up:
-                    writer.finish("failed", error=error)
+                    writer.finish(RunStatus.FAILED, error=error)
                 else:
                     writer.requeue(error, release=False, also=lambda s: dispatcher.enqueue(s, run))
-                return "failed" if give_up else "requeued"
+                return Outcome.FAILED if give_up else Outcome.REQUEUED
             except Fenced:
                 raise
             except Exception:
@@ -135,10 +148,10 @@ def _after_crash(
                             exc_info=True)
         with transaction(session_factory) as session:
             now = database_now(session)
-            values: dict[str, Any] = {"status": "failed", "finished_at": now} if give_up else {"status": "queued"}
+            values: dict[str, Any] = {"status": RunStatus.FAILED, "finished_at": now} if give_up else {"status": RunStatus.QUEUED}
             settled = session.execute(
                 update(Run)
-                .where(Run.id == run.id, Run.attempts == attempt, Run.status == "running")
+                .where(Run.id == run.id, Run.attempts == attempt, Run.status == RunStatus.RUNNING)
                 .values(**values, error=error, lease_expires_at=None, updated_at=now)
                 .returning(Run.id)
             ).scalar_one_or_none()
@@ -146,9 +159,9 @@ def _after_crash(
                 raise Fenced(run.id)
             if not give_up:
                 dispatcher.enqueue(session, run)
-        return "failed" if give_up else "requeued"
+        return Outcome.FAILED if give_up else Outcome.REQUEUED
     except Fenced:
-        return "fenced"
+        return Outcome.FENCED
     except Exception:
         log.exception("run %s: could not record the crash; its lease will expire and it will be retried", run.id)
-        return "failed"
+        return Outcome.FAILED

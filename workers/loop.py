@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.store.db import make_engine, make_sessionmaker
 from backend.store.runstate import claim_oldest_queued
 from backend.store.settings import Settings
+from backend.store.vocabulary import Queue
 from workers.device import pick_device
 from workers.execute import execute_run
 from workers.run_context import StopReason
@@ -52,7 +53,7 @@ def prepare_torch(threads: int) -> None:
 
 def run_worker(
     settings: Settings,
-    queues: list[str],
+    queues: list[Queue],
     device: str,
     threads: int,
     stop_event: threading.Event | None = None,
@@ -82,7 +83,7 @@ def run_worker(
 
 def _poll(
     settings: Settings,
-    queues: list[str],
+    queues: list[Queue],
     device: str,
     worker_id: str,
     session_factory: sessionmaker[Session],

@@ -29,6 +29,7 @@ from backend.store.db import dialect_insert, transaction
 from backend.store.models import Checkpoint, Metric, Run, Snapshot
 from backend.store.runstate import Fenced, database_now, fence
 from backend.store.settings import Settings
+from backend.store.vocabulary import RunStatus
 
 log = logging.getLogger("phaselab.worker")
 
@@ -128,7 +129,7 @@ class RunWriter:
         """Store the serialized checkpoint of `step` with every buffered row."""
         self._write(checkpoint=(step, data))
 
-    def finish(self, status: str, error: str | None = None) -> None:
+    def finish(self, status: RunStatus, error: str | None = None) -> None:
         """Last fenced transaction of the attempt: buffered rows, the summary, and the final status."""
         self._write(final={"status": status, "error": error, "finished_at": NOW, "lease_expires_at": None},
                     summary=True)
@@ -138,7 +139,7 @@ class RunWriter:
 
         `also` runs inside the same transaction (the dispatcher's enqueue: a new procrastinate job).
         """
-        final: dict[str, Any] = {"status": "queued", "worker": None, "lease_expires_at": None}
+        final: dict[str, Any] = {"status": RunStatus.QUEUED, "worker": None, "lease_expires_at": None}
         if error is not None:
             final["error"] = error
         if release:

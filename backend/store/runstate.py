@@ -22,6 +22,7 @@ worker claims by id (`claim_by_id`) and its reaper thread calls `expire_leases`
 (workers/procrastinate_app.py).
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -31,6 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.store.db import is_postgres, transaction
 from backend.store.models import Run
+from backend.store.vocabulary import RunStatus
 
 LEASE_LOST = "its worker stopped answering (lease expired)"
 
@@ -46,7 +48,7 @@ class ExpiredLease:
     """A run whose lease ran out, and where it went."""
 
     run_id: str
-    status: str  # queued (to be claimed again), failed (out of attempts) or cancelled
+    status: RunStatus  # queued (to be claimed again), failed (out of attempts) or cancelled
     queue: str
 
 
@@ -71,7 +73,7 @@ def fence(session: Session, run_id: str, attempt: int, lease_seconds: float, now
     """
     cancel = session.execute(
         update(_RUNS)
-        .where(_RUNS.c.id == run_id, _RUNS.c.attempts == attempt, _RUNS.c.status == "running")
+        .where(_RUNS.c.id == run_id, _RUNS.c.attempts == attempt, _RUNS.c.status == RunStatus.RUNNING)
         .values(lease_expires_at=now + timedelta(seconds=lease_seconds), heartbeat_at=now, updated_at=now, **values)
         .returning(_RUNS.c.cancel_requested)
     ).scalar_one_or_none()
@@ -89,33 +91,34 @@ def expire_leases(session: Session, now: datetime | None = None) -> list[Expired
     """
     now = now or database_now(session)
     expired = select(Run.id, Run.attempts, Run.max_attempts, Run.cancel_requested, Run.queue).where(
-        Run.status == "running", Run.lease_expires_at < now
+        Run.status == RunStatus.RUNNING, Run.lease_expires_at < now
     )
     if is_postgres(session):
         expired = expired.with_for_update(skip_locked=True)  # a frozen writer's locked row waits its turn
     put_back = []
     for run_id, attempts, max_attempts, cancel_requested, queue in session.execute(expired).all():
+        status = RunStatus.QUEUED
         values: dict[str, object] = {"worker": None, "lease_expires_at": None, "updated_at": now}
         if cancel_requested:
-            values.update(status="cancelled", finished_at=now)
+            status = RunStatus.CANCELLED
+            values.update(finished_at=now)
         elif attempts >= max_attempts:
-            values.update(status="failed", finished_at=now, error=gave_up_error(attempts, LEASE_LOST))
-        else:
-            values.update(status="queued")
+            status = RunStatus.FAILED
+            values.update(finished_at=now, error=gave_up_error(attempts, LEASE_LOST))
         done = session.execute(
             update(Run)
-            .where(Run.id == run_id, Run.status == "running", Run.attempts == attempts)
-            .values(**values)
+            .where(Run.id == run_id, Run.status == RunStatus.RUNNING, Run.attempts == attempts)
+            .values(status=status, **values)
             .returning(Run.id)
         ).scalar_one_or_none()
         if done is not None:
-            put_back.append(ExpiredLease(run_id, str(values["status"]), queue))
+            put_back.append(ExpiredLease(run_id, status, queue))
     return put_back
 
 
 def _claim_values(worker_id: str, device: str | None, lease_seconds: float, now: datetime) -> dict[str, object]:
     return {
-        "status": "running",
+        "status": RunStatus.RUNNING,
         "attempts": Run.attempts + 1,
         "worker": worker_id,
         "device": device,
@@ -128,7 +131,7 @@ def _claim_values(worker_id: str, device: str | None, lease_seconds: float, now:
 
 def claim_oldest_queued(
     session_factory: sessionmaker[Session],
-    queues: list[str],
+    queues: Sequence[str],
     worker_id: str,
     lease_seconds: float,
     device: str | None = None,
@@ -140,7 +143,7 @@ def claim_oldest_queued(
         _fail_exhausted(session, now, queues)
         oldest = (
             select(Run.id)
-            .where(Run.queue.in_(queues), Run.status == "queued", Run.attempts < Run.max_attempts)
+            .where(Run.queue.in_(queues), Run.status == RunStatus.QUEUED, Run.attempts < Run.max_attempts)
             .order_by(Run.created_at, Run.id)
             .limit(1)
         )
@@ -148,7 +151,7 @@ def claim_oldest_queued(
             oldest = oldest.with_for_update(skip_locked=True)
         row = session.execute(
             update(Run)
-            .where(Run.id == oldest.scalar_subquery(), Run.status == "queued")
+            .where(Run.id == oldest.scalar_subquery(), Run.status == RunStatus.QUEUED)
             .values(**_claim_values(worker_id, device, lease_seconds, now))
             .returning(Run.id, Run.attempts)
         ).first()
@@ -176,14 +179,14 @@ def claim_by_id(
         row = session.execute(current).first()
         if row is None:
             return None
-        expired = row.status == "running" and row.lease_expires_at is not None and _utc(row.lease_expires_at) < now
-        if row.status != "queued" and not expired:
+        expired = row.status == RunStatus.RUNNING and row.lease_expires_at is not None and _utc(row.lease_expires_at) < now
+        if row.status != RunStatus.QUEUED and not expired:
             return None
         same = (Run.id == run_id, Run.status == row.status, Run.attempts == row.attempts)
         if row.cancel_requested or row.attempts >= row.max_attempts:
-            why = LEASE_LOST if row.status == "running" else "out of attempts"
-            final = {"status": "cancelled"} if row.cancel_requested else {
-                "status": "failed", "error": gave_up_error(row.attempts, why)}
+            why = LEASE_LOST if row.status == RunStatus.RUNNING else "out of attempts"
+            final = {"status": RunStatus.CANCELLED} if row.cancel_requested else {
+                "status": RunStatus.FAILED, "error": gave_up_error(row.attempts, why)}
             session.execute(update(Run).where(*same).values(
                 **final, finished_at=now, updated_at=now, worker=None, lease_expires_at=None))
             return None
@@ -198,11 +201,11 @@ def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _fail_exhausted(session: Session, now: datetime, queues: list[str]) -> None:
+def _fail_exhausted(session: Session, now: datetime, queues: Sequence[str]) -> None:
     """A queued run with no attempts left (max_attempts lowered by hand, say) fails instead of waiting forever."""
     session.execute(
         update(Run)
-        .where(Run.queue.in_(queues), Run.status == "queued", Run.attempts >= Run.max_attempts)
-        .values(status="failed", finished_at=now, updated_at=now,
+        .where(Run.queue.in_(queues), Run.status == RunStatus.QUEUED, Run.attempts >= Run.max_attempts)
+        .values(status=RunStatus.FAILED, finished_at=now, updated_at=now,
                 error=func.coalesce(Run.error, "out of attempts"))
     )

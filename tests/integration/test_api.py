@@ -142,6 +142,10 @@ def test_openapi_docs_are_served(client):
     assert client.get("/api/docs").status_code == 200
     spec = client.get("/api/openapi.json").json()
     assert "/api/runs" in spec["paths"] and "/api/runs/{run_id}/metrics" in spec["paths"]
+    schemas = spec["components"]["schemas"]  # the vocabulary's enums, spelled out for clients
+    assert schemas["RunStatus"]["enum"] == ["queued", "running", "succeeded", "failed", "cancelled"]
+    assert schemas["Queue"]["enum"] == ["cpu", "gpu"]
+    assert schemas["RunPublic"]["properties"]["status"] == {"$ref": "#/components/schemas/RunStatus"}
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from backend.api.routes.runs import get_run_or_404, to_public
 from backend.schemas import MAX_STEP
 from backend.services import metrics as service
 from backend.store.curves import read_curves
-from backend.store.models import FINAL_STATUSES
+from backend.store.vocabulary import FINAL_STATUSES
 
 router = APIRouter(prefix="/runs/{run_id}", tags=["events"])
 
