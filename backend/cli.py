@@ -61,7 +61,7 @@ def serve(
     # KeyboardInterrupt (SIGINT, Ctrl-C) it unwinds through `finally`, which stops the workers.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
-        uvicorn.run("backend.main:create_app", factory=True, host=settings.host, port=settings.port,
+        uvicorn.run("backend.app:create_app", factory=True, host=settings.host, port=settings.port,
                     lifespan="on", log_level="warning")
     finally:
         _stop(children)

@@ -8,7 +8,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.downsample import downsample
+from backend.services.downsample import downsample
 from backend.store.models import Run, Snapshot
 
 

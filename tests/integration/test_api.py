@@ -3,7 +3,7 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from backend.main import create_app
+from backend.main import create_api
 from backend.store.settings import Settings
 from tests.databases import sqlite_database
 
@@ -13,7 +13,7 @@ TINY = {"p": 11, "train_frac": 0.5, "steps": 50}
 @pytest.fixture
 def client(tmp_path):
     with sqlite_database(tmp_path) as url:
-        app = create_app(Settings(database_url=url, max_page_size=5), with_ui=False)
+        app = create_api(Settings(database_url=url, max_page_size=5))
         with TestClient(app) as test_client:
             yield test_client
 
@@ -130,7 +130,7 @@ def test_metrics_of_a_new_run_are_empty_and_csv_has_a_header(client):
 
 def test_submit_token_guards_writes_but_not_reads(tmp_path):
     with sqlite_database(tmp_path) as url:
-        app = create_app(Settings(database_url=url, submit_token="s3cret"), with_ui=False)
+        app = create_api(Settings(database_url=url, submit_token="s3cret"))
         with TestClient(app) as c:
             assert c.post("/api/runs", json={"phenomenon": "grokking"}).status_code == 401
             ok = c.post("/api/runs", json={"phenomenon": "grokking"}, headers={"Authorization": "Bearer s3cret"})
