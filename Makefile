@@ -33,9 +33,11 @@ chromium:
 	fi
 	@/usr/bin/chromium --version
 
+## lint: ruff, mypy, and the package seams (import-linter contracts in pyproject.toml)
 lint: install
 	$(VENV)/bin/ruff check backend frontend workers tests bench scripts
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 ## test: install what the tests need and run the whole suite (unit, integration on SQLite and PostgreSQL, browser)
 test: install chromium
@@ -49,4 +51,4 @@ bench: install
 	$(PY) bench/metric_write_rate.py
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) data .pytest_cache .ruff_cache .mypy_cache .import_linter_cache

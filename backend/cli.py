@@ -8,8 +8,11 @@ from typing import Annotated
 
 import typer
 
-from backend.core.config import get_settings
-from backend.core.db import masked
+from backend.store.db import masked
+from backend.store.settings import get_settings
+from backend.store.vocabulary import Device, Queue
+from workers.cli_worker import QUEUE_CHOICES, parse_queues
+from workers.device import DEVICES
 
 app = typer.Typer(help="Phaselab: a browser lab for neural-network training dynamics.", no_args_is_help=True)
 
@@ -17,7 +20,7 @@ app = typer.Typer(help="Phaselab: a browser lab for neural-network training dyna
 @app.command()
 def migrate() -> None:
     """Upgrade the database (PHASELAB_DATABASE_URL) to the newest schema."""
-    from backend.core.migrate import upgrade
+    from backend.store.migrate import upgrade
 
     url = get_settings().resolved_database_url
     upgrade(url)
@@ -34,7 +37,7 @@ def serve(
     """Start the API and the UI on one port, and N local workers, on PHASELAB_DATABASE_URL."""
     import uvicorn
 
-    from backend.core.migrate import upgrade
+    from backend.store.migrate import upgrade
 
     if host is not None:
         os.environ["PHASELAB_HOST"] = host
@@ -58,7 +61,7 @@ def serve(
     # KeyboardInterrupt (SIGINT, Ctrl-C) it unwinds through `finally`, which stops the workers.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
-        uvicorn.run("backend.main:create_app", factory=True, host=settings.host, port=settings.port,
+        uvicorn.run("backend.app:create_app", factory=True, host=settings.host, port=settings.port,
                     lifespan="on", log_level="warning")
     finally:
         _stop(children)
@@ -91,20 +94,19 @@ def _stop(children: list[subprocess.Popen[bytes]], grace_seconds: float = 10.0) 
 
 @app.command()
 def worker(
-    queue: Annotated[str, typer.Option(help="Queue(s) to take runs from: cpu, gpu or cpu,gpu.")] = "cpu",
-    device: Annotated[str, typer.Option(help="auto (cuda if present, else cpu), cpu or cuda.")] = "auto",
+    queue: Annotated[str, typer.Option(help=f"Queue(s) to take runs from: {QUEUE_CHOICES}.")] = Queue.CPU,
+    device: Annotated[str, typer.Option(help=f"One of {', '.join(DEVICES)}; {Device.AUTO}: cuda if present, else cpu.")] = Device.AUTO,
     threads: Annotated[int | None, typer.Option(min=1, help="Torch threads (default: OMP_NUM_THREADS, else all cores).")] = None,
 ) -> None:
     """Train queued runs from PHASELAB_DATABASE_URL until stopped."""
-    from workers.cli_worker import parse_queues
     from workers.cli_worker import worker as run_worker
 
     try:
         queues = parse_queues(queue)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--queue") from None
-    if device not in ("auto", "cpu", "cuda"):
-        raise typer.BadParameter(f"unknown device {device!r}; use auto, cpu or cuda", param_hint="--device")
+    if device not in DEVICES:
+        raise typer.BadParameter(f"unknown device {device!r}; use one of {', '.join(DEVICES)}", param_hint="--device")
     run_worker(queue=",".join(queues), device=device, threads=threads)
 
 

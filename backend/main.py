@@ -1,4 +1,4 @@
-"""Assembles the app: the API under /api, the Dash UI at /. One uvicorn process serves both."""
+"""Assembles the API: routes under /api, its database and its dispatcher. backend/app.py adds the UI."""
 
 from fastapi import APIRouter, FastAPI, HTTPException
 from fastapi.exceptions import RequestValidationError
@@ -6,9 +6,9 @@ from fastapi.exceptions import RequestValidationError
 from backend import __version__
 from backend.api.errors import validation_error_handler
 from backend.api.routes import events, health, metrics, phenomena, runs
-from backend.core.config import Settings, get_settings
-from backend.core.db import make_engine, make_sessionmaker
-from backend.dispatch import dispatcher_for
+from backend.store.db import make_engine, make_sessionmaker
+from backend.store.dispatch import dispatcher_for
+from backend.store.settings import Settings, get_settings
 
 
 def api_router() -> APIRouter:
@@ -24,7 +24,8 @@ def api_router() -> APIRouter:
     return api
 
 
-def create_app(settings: Settings | None = None, with_ui: bool = True) -> FastAPI:
+def create_api(settings: Settings | None = None) -> FastAPI:
+    """The API alone (the tests use it so); `phaselab serve` serves backend.app.create_app."""
     settings = settings or get_settings()
     app = FastAPI(
         title="Phaselab",
@@ -41,17 +42,4 @@ def create_app(settings: Settings | None = None, with_ui: bool = True) -> FastAP
     app.state.dispatcher = dispatcher_for(url)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.include_router(api_router())
-    if with_ui:
-        from a2wsgi import WSGIMiddleware
-
-        from frontend.app import create_dash
-
-        dash_app = create_dash(api_url=settings.api_url or f"http://{settings.host}:{settings.port}")
-        # Dash's Flask server runs in a thread pool: its callbacks may call our own API over HTTP.
-        app.mount("/", WSGIMiddleware(dash_app.server))  # type: ignore[arg-type]
     return app
-
-
-def create_api_only() -> FastAPI:
-    """For uvicorn --factory in the API container tests: the API without the UI."""
-    return create_app(with_ui=False)

@@ -5,10 +5,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-MAX_STEP = 2**31 - 1  # steps and offsets are 32-bit integers in the database
+from backend.store.vocabulary import Queue, RunStatus
 
-RunStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
-Queue = Literal["cpu", "gpu"]
+MAX_STEP = 2**31 - 1  # steps and offsets are 32-bit integers in the database
 
 
 class Health(BaseModel):
@@ -91,7 +90,7 @@ class RunPublic(BaseModel):
     phenomenon: str
     config: dict[str, Any]
     seed: int
-    queue: str
+    queue: Queue
     status: RunStatus
     progress: Progress
     attempts: int

@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from backend.store.vocabulary import Device
 from workers.phenomena.contract import Curves
 from workers.phenomena.grokking import spec
 from workers.phenomena.grokking.data import Split, make_split
@@ -43,7 +44,7 @@ from workers.phenomena.grokking.train import BETA1, train
 class MemoryRun:
     """The real RunContext's work without a database: keep everything, checkpoint every 5 s."""
 
-    device = "cpu"
+    device = Device.CPU
     checkpoint_seconds = 5.0
 
     def __init__(self) -> None:

@@ -19,14 +19,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from backend.core.config import Settings  # noqa: E402
-from backend.core.db import make_engine, make_sessionmaker, transaction  # noqa: E402
-from backend.core.migrate import upgrade  # noqa: E402
-from backend.dispatch import dispatcher_for  # noqa: E402
 from backend.services.runs import create_run  # noqa: E402
+from backend.store.db import make_engine, make_sessionmaker, transaction  # noqa: E402
+from backend.store.dispatch import dispatcher_for  # noqa: E402
+from backend.store.migrate import upgrade  # noqa: E402
+from backend.store.runstate import claim_by_id  # noqa: E402
+from backend.store.settings import Settings  # noqa: E402
+from backend.store.vocabulary import Device  # noqa: E402
 from workers import phenomena  # noqa: E402
-from workers.context import RunContext  # noqa: E402
-from workers.lease_queue import claim_run  # noqa: E402
+from workers.run_context import RunContext  # noqa: E402
 
 POSTGRES_SERVER_URL = os.environ.get(
     "PHASELAB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -43,22 +44,22 @@ def rows_per_second(url: str, batch: int, rows: int, seed: int) -> float:
     # Only the row count triggers a write: no time-based flushes, heartbeats or checkpoints.
     settings = Settings(database_url=url, flush_rows=batch, flush_seconds=3600, heartbeat_seconds=3600,
                         lease_seconds=7200, checkpoint_seconds=3600)
-    attempt = claim_run(sessions, run.id, "bench:1", settings.lease_seconds, "cpu")
+    attempt = claim_by_id(sessions, run.id, "bench:1", settings.lease_seconds, Device.CPU)
     assert attempt is not None
     spec = phenomena.spec("grokking")
     ctx = RunContext(run_id=run.id, attempt=attempt, spec=spec, config=spec.Config.model_validate(config),
-                     device="cpu", settings=settings, session_factory=sessions)
+                     device=Device.CPU, settings=settings, session_factory=sessions)
     ctx.start()
     try:
         start = time.perf_counter()
         for step in range(rows):
             ctx.log(step, {"bench/value": step * 1e-3})
-        ctx.flush()
+        ctx.writer.flush()
         elapsed = time.perf_counter() - start
     finally:
         ctx.close()
         engine.dispose()
-    assert ctx.rows_written == rows
+    assert ctx.writer.rows_written == rows
     return rows / elapsed
 
 

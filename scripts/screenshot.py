@@ -19,6 +19,8 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import sync_playwright
 
+from backend.store.vocabulary import ACTIVE_STATUSES
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -85,7 +87,7 @@ def screenshot(base: str, phenomenon: str, out: Path, height: int, timeout: floa
         page.wait_for_url(f"{base}/explore/{phenomenon}?run=*")
         run_id = page.url.rsplit("run=", 1)[1]
         deadline = time.monotonic() + timeout
-        while (run := httpx.get(f"{base}/api/runs/{run_id}").json())["status"] in ("queued", "running"):
+        while (run := httpx.get(f"{base}/api/runs/{run_id}").json())["status"] in ACTIVE_STATUSES:
             if time.monotonic() > deadline:
                 raise SystemExit(f"run {run_id} still {run['status']} after {timeout:.0f} s")
             print(f"\rstep {run['progress']['step']} / {run['progress']['total']}", end="", flush=True)

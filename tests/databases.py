@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from backend.core.migrate import upgrade
+from backend.store.migrate import upgrade
 
 POSTGRES_SERVER_URL = os.environ.get(
     "PHASELAB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

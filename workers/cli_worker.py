@@ -3,22 +3,25 @@
 import logging
 import sys
 
-QUEUES = ("cpu", "gpu")
+from backend.store.vocabulary import Device, Queue
+
+QUEUES = tuple(Queue)
+QUEUE_CHOICES = f"{', '.join(QUEUES)} or {','.join(QUEUES)}"  # each queue alone, or all of them
 
 
-def parse_queues(queue: str) -> list[str]:
+def parse_queues(queue: str) -> list[Queue]:
     """"cpu", "gpu" or "cpu,gpu" -> the list; ValueError naming the bad one otherwise."""
     queues = [q.strip() for q in queue.split(",") if q.strip()]
     bad = [q for q in queues if q not in QUEUES]
     if not queues or bad:
-        raise ValueError(f"unknown queue {', '.join(bad) or queue!r}; use cpu, gpu or cpu,gpu")
-    return list(dict.fromkeys(queues))
+        raise ValueError(f"unknown queue {', '.join(bad) or queue!r}; use {QUEUE_CHOICES}")
+    return [Queue(q) for q in dict.fromkeys(queues)]
 
 
-def worker(queue: str = "cpu", device: str = "auto", threads: int | None = None) -> None:
+def worker(queue: str = Queue.CPU, device: str = Device.AUTO, threads: int | None = None) -> None:
     """Train queued runs of `queue` on `device` from PHASELAB_DATABASE_URL until SIGTERM/SIGINT."""
-    from backend.core.config import get_settings
-    from backend.core.db import masked
+    from backend.store.db import masked
+    from backend.store.settings import get_settings
     from workers.device import DeviceUnavailable, pick_device
     from workers.loop import default_threads, prepare_torch, run_worker, worker_identity
 

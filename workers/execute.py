@@ -15,22 +15,36 @@ import logging
 import os
 import traceback
 from collections.abc import Callable
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.core.config import Settings
-from backend.core.db import transaction
-from backend.dispatch import Dispatcher, dispatcher_for
-from backend.models import Run
+from backend.store.db import transaction
+from backend.store.dispatch import Dispatcher, dispatcher_for
+from backend.store.models import Run
+from backend.store.runstate import Fenced, claim_by_id, database_now, gave_up_error
+from backend.store.settings import Settings
+from backend.store.vocabulary import RunStatus
 from workers import phenomena
-from workers.context import Fenced, RunContext, StopReason
-from workers.lease_queue import claim_run, database_now, gave_up
+from workers.run_context import RunContext, StopReason
+from workers.writer import RunWriter
 
 log = logging.getLogger("phaselab.worker")
 
-Outcome = Literal["succeeded", "cancelled", "released", "requeued", "failed", "fenced", "skipped"]
+
+class Outcome(StrEnum):
+    """How one attempt ended (the module docstring). The first three are also the run's status."""
+
+    SUCCEEDED = RunStatus.SUCCEEDED
+    CANCELLED = RunStatus.CANCELLED
+    FAILED = RunStatus.FAILED
+    RELEASED = "released"
+    REQUEUED = "requeued"
+    FENCED = "fenced"
+    SKIPPED = "skipped"
+
 
 # Test-only fault injection, off unless set in a worker's environment (tests/integration/test_workers.py).
 CRASH_BEFORE_FINISH = "PHASELAB_TEST_CRASH_BEFORE_FINISH"  # os._exit after the last step, before the final status
@@ -51,10 +65,10 @@ def execute_run(
     """Train run `run_id` (claimed here unless `claimed_attempt` says the caller did) and settle it."""
     attempt = claimed_attempt
     if attempt is None:
-        attempt = claim_run(session_factory, run_id, worker_id, settings.lease_seconds, device)
+        attempt = claim_by_id(session_factory, run_id, worker_id, settings.lease_seconds, device)
         if attempt is None:
             log.info("run %s: nothing to claim (finished, cancelled or running elsewhere)", run_id)
-            return "skipped"
+            return Outcome.SKIPPED
     dispatcher = dispatcher or dispatcher_for(settings.resolved_database_url)
     with session_factory() as session:
         run = session.get_one(Run, run_id)
@@ -71,28 +85,29 @@ def execute_run(
         if os.environ.get(POISON):
             raise RuntimeError(f"injected failure ({POISON})")
         phenomena.trainer(run.phenomenon).train(config, ctx, run.seed)
-        ctx.flush()
+        ctx.writer.flush()
         if os.environ.get(CRASH_BEFORE_FINISH):
             os._exit(17)
-        if ctx.stop_reason == "shutdown" and not ctx.cancel_requested:
-            ctx.requeue(None, release=True, also=lambda s: dispatcher.enqueue(s, run))
-            log.info("run %s released at step %d (worker stopping)", run_id, ctx.progress)
-            return "released"
+        if ctx.stop_reason == "shutdown" and not ctx.writer.cancel_requested:
+            ctx.writer.requeue(None, release=True, also=lambda s: dispatcher.enqueue(s, run))
+            log.info("run %s released at step %d (worker stopping)", run_id, ctx.writer.progress)
+            return Outcome.RELEASED
         # A trainer that returns without having been told to stop has finished (a cancel that
         # arrives during the last step loses the race: the run succeeded).
-        status: Outcome = "succeeded" if ctx.stop_reason is None else "cancelled"
-        ctx.finish(status)
+        status = RunStatus.SUCCEEDED if ctx.stop_reason is None else RunStatus.CANCELLED
+        ctx.writer.finish(status)
         log.info("run %s %s at step %d: %d metric rows in %d writes",
-                 run_id, status, ctx.progress, ctx.rows_written, ctx.writes)
-        return status
+                 run_id, status, ctx.writer.progress, ctx.writer.rows_written, ctx.writer.writes)
+        return Outcome(status)
     except Fenced:
         return _stale(run_id, attempt)
     except Exception as exc:
         # Settle first: an error of a worker that lost its lease (its connection was cut while it
         # was frozen, say) is no crash of the run, just the end of a stale attempt.
         reason = traceback.format_exception_only(exc)[-1].strip()
-        outcome = _after_crash(run, attempt, reason, ctx, session_factory, dispatcher)
-        if outcome == "fenced":
+        writer = ctx.writer if ctx is not None else None
+        outcome = _after_crash(run, attempt, reason, writer, session_factory, dispatcher)
+        if outcome == Outcome.FENCED:
             return _stale(run_id, attempt, f" ({reason})")
         log.error("run %s attempt %d crashed; %s", run_id, attempt, outcome, exc_info=exc)
         return outcome
@@ -104,28 +119,28 @@ def execute_run(
 def _stale(run_id: str, attempt: int, why: str = "") -> Outcome:
     log.warning("run %s: attempt %d is stale (another worker took the run over); stopped, wrote nothing%s",
                 run_id, attempt, why)
-    return "fenced"
+    return Outcome.FENCED
 
 
 def _after_crash(
     run: Run,
     attempt: int,
     reason: str,
-    ctx: RunContext | None,
+    writer: RunWriter | None,
     session_factory: sessionmaker[Session],
     dispatcher: Dispatcher,
 ) -> Outcome:
     """Failed for good once the attempts are used up; otherwise queued again (it resumes from its checkpoint)."""
     give_up = attempt >= run.max_attempts
-    error = gave_up(attempt, reason) if give_up else reason
+    error = gave_up_error(attempt, reason) if give_up else reason
     try:
-        if ctx is not None:
+        if writer is not None:
             try:  # keep what the attempt logged: handy to see where it went wrong
                 if give_up:
-                    ctx.finish("failed", error=error)
+                    writer.finish(RunStatus.FAILED, error=error)
                 else:
-                    ctx.requeue(error, release=False, also=lambda s: dispatcher.enqueue(s, run))
-                return "failed" if give_up else "requeued"
+                    writer.requeue(error, release=False, also=lambda s: dispatcher.enqueue(s, run))
+                return Outcome.FAILED if give_up else Outcome.REQUEUED
             except Fenced:
                 raise
             except Exception:
@@ -133,10 +148,10 @@ def _after_crash(
                             exc_info=True)
         with transaction(session_factory) as session:
             now = database_now(session)
-            values: dict[str, Any] = {"status": "failed", "finished_at": now} if give_up else {"status": "queued"}
+            values: dict[str, Any] = {"status": RunStatus.FAILED, "finished_at": now} if give_up else {"status": RunStatus.QUEUED}
             settled = session.execute(
                 update(Run)
-                .where(Run.id == run.id, Run.attempts == attempt, Run.status == "running")
+                .where(Run.id == run.id, Run.attempts == attempt, Run.status == RunStatus.RUNNING)
                 .values(**values, error=error, lease_expires_at=None, updated_at=now)
                 .returning(Run.id)
             ).scalar_one_or_none()
@@ -144,9 +159,9 @@ def _after_crash(
                 raise Fenced(run.id)
             if not give_up:
                 dispatcher.enqueue(session, run)
-        return "failed" if give_up else "requeued"
+        return Outcome.FAILED if give_up else Outcome.REQUEUED
     except Fenced:
-        return "fenced"
+        return Outcome.FENCED
     except Exception:
         log.exception("run %s: could not record the crash; its lease will expire and it will be retried", run.id)
-        return "failed"
+        return Outcome.FAILED

@@ -1,6 +1,6 @@
 """The worker process: take runs from the database and train them, until told to stop.
 
-SQLite: poll the lease queue (workers/lease_queue.py) every settings.poll_seconds.
+SQLite: claim the oldest queued run (backend/store/runstate.py) every settings.poll_seconds.
 PostgreSQL: procrastinate's worker on the same queues, plus the reaper (workers/procrastinate_app.py).
 
 Graceful stop (SIGTERM, Ctrl-C): no new claim; the running trainer sees should_stop() at its next step,
@@ -21,12 +21,13 @@ from types import FrameType
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.core.config import Settings
-from backend.core.db import make_engine, make_sessionmaker
-from workers.context import StopReason
+from backend.store.db import make_engine, make_sessionmaker
+from backend.store.runstate import claim_oldest_queued
+from backend.store.settings import Settings
+from backend.store.vocabulary import Queue
 from workers.device import pick_device
 from workers.execute import execute_run
-from workers.lease_queue import claim_next
+from workers.run_context import StopReason
 
 log = logging.getLogger("phaselab.worker")
 
@@ -52,7 +53,7 @@ def prepare_torch(threads: int) -> None:
 
 def run_worker(
     settings: Settings,
-    queues: list[str],
+    queues: list[Queue],
     device: str,
     threads: int,
     stop_event: threading.Event | None = None,
@@ -82,7 +83,7 @@ def run_worker(
 
 def _poll(
     settings: Settings,
-    queues: list[str],
+    queues: list[Queue],
     device: str,
     worker_id: str,
     session_factory: sessionmaker[Session],
@@ -93,7 +94,7 @@ def _poll(
 
     while not stop.is_set():
         try:
-            claimed = claim_next(session_factory, queues, worker_id, settings.lease_seconds, device)
+            claimed = claim_oldest_queued(session_factory, queues, worker_id, settings.lease_seconds, device)
         except Exception:  # database busy or gone for a moment: try again
             log.warning("claim failed", exc_info=True)
             claimed = None

@@ -5,7 +5,7 @@ stays the truth, exactly as with the SQLite lease queue, and the same `execute_r
 
 Recovery. One failure detector for both dispatchers: the run's lease. Each worker process runs a
 reaper thread that, every heartbeat_seconds, in one transaction:
-  1. puts back running runs whose lease expired (workers/lease_queue.reap_expired: queued, or failed
+  1. puts back running runs whose lease expired (backend/store/runstate.expire_leases: queued, or failed
      when out of attempts, or cancelled), closes their old jobs as failed and defers a new job for each
      queued one; the lost worker is fenced by the attempt counter;
   2. closes as failed the `doing` jobs of dead procrastinate workers (no heartbeat for lease_seconds)
@@ -35,12 +35,13 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.core.config import Settings
-from backend.core.db import transaction
-from backend.procrastinate_dispatch import TASK_NAME, defer_execute_run, fail_jobs
-from workers.context import StopReason
-from workers.execute import execute_run
-from workers.lease_queue import Reaped, reap_expired
+from backend.store.db import transaction
+from backend.store.procrastinate_jobs import TASK_NAME, defer_execute_run, fail_jobs
+from backend.store.runstate import ExpiredLease, expire_leases
+from backend.store.settings import Settings
+from backend.store.vocabulary import Queue, RunStatus
+from workers.execute import Outcome, execute_run
+from workers.run_context import StopReason
 
 log = logging.getLogger("phaselab.worker")
 
@@ -79,11 +80,11 @@ def make_app(conninfo: str) -> procrastinate.App:
 
         outcome = execute_run(run_id, settings=state.settings, session_factory=state.session_factory,
                               worker_id=state.worker_id, device=state.device, stop_requested=stop_requested)
-        if outcome in ("cancelled", "released") and context.should_abort():
-            raise procrastinate.exceptions.JobAborted(outcome)
+        if outcome in (Outcome.CANCELLED, Outcome.RELEASED) and context.should_abort():
+            raise procrastinate.exceptions.JobAborted(outcome.value)
         # A crash was logged and settled by execute_run (requeued with a new job, or failed): the job
         # itself did its work. The run's fate is in `runs`, not in the job's status.
-        return outcome
+        return outcome.value
 
     return app
 
@@ -92,31 +93,33 @@ _STALE_DOING_JOBS = text(
     "SELECT j.id, j.args->>'run_id' AS run_id FROM procrastinate_jobs j "
     "LEFT JOIN procrastinate_workers w ON w.id = j.worker_id "
     "JOIN runs r ON r.id = j.args->>'run_id' "
-    "WHERE j.task_name = :task AND j.status = 'doing' AND r.status <> 'running' "
+    "WHERE j.task_name = :task AND j.status = 'doing' AND r.status <> :running "
     "AND (w.id IS NULL OR w.last_heartbeat < NOW() - make_interval(secs => :stale)) "
     "FOR UPDATE OF j SKIP LOCKED"
 )
 
 _QUEUED_WITHOUT_JOB = text(
-    "SELECT r.id, r.queue FROM runs r WHERE r.status = 'queued' AND NOT EXISTS ("
+    "SELECT r.id, r.queue FROM runs r WHERE r.status = :queued AND NOT EXISTS ("
     "  SELECT 1 FROM procrastinate_jobs j WHERE j.task_name = :task AND j.args->>'run_id' = r.id"
     "  AND j.status IN ('todo', 'doing')) "
     "FOR UPDATE OF r SKIP LOCKED"
 )
 
 
-def reap_once(session_factory: sessionmaker[Session], settings: Settings) -> list[Reaped]:
+def reap_once(session_factory: sessionmaker[Session], settings: Settings) -> list[ExpiredLease]:
     """One pass of the reaper (see the module docstring); the runs it put back."""
     with transaction(session_factory) as session:
-        reaped = reap_expired(session)
+        reaped = expire_leases(session)
         for run in reaped:
             fail_jobs(session, run.run_id)
-            if run.status == "queued":
+            if run.status == RunStatus.QUEUED:
                 defer_execute_run(session, run.run_id, run.queue)
-        stale = session.execute(_STALE_DOING_JOBS, {"task": TASK_NAME, "stale": settings.lease_seconds}).all()
+        stale = session.execute(
+            _STALE_DOING_JOBS, {"task": TASK_NAME, "stale": settings.lease_seconds, "running": RunStatus.RUNNING}
+        ).all()
         for job_id, _ in stale:
             session.execute(text("SELECT procrastinate_finish_job_v1(:id, 'failed', false)"), {"id": job_id})
-        for run_id, queue in session.execute(_QUEUED_WITHOUT_JOB, {"task": TASK_NAME}).all():
+        for run_id, queue in session.execute(_QUEUED_WITHOUT_JOB, {"task": TASK_NAME, "queued": RunStatus.QUEUED}).all():
             defer_execute_run(session, run_id, queue)
     for run in reaped:
         log.warning("run %s: its worker stopped answering (lease expired); now %s", run.run_id, run.status)
@@ -150,7 +153,7 @@ def _quiet_closed_jobs(loop: asyncio.AbstractEventLoop, context: dict[str, Any])
 
 
 def run_procrastinate_worker(
-    state: WorkerState, queues: list[str], stop_event: threading.Event | None = None
+    state: WorkerState, queues: list[Queue], stop_event: threading.Event | None = None
 ) -> None:
     """procrastinate's worker on `queues` (plus the reaper thread) until SIGTERM/SIGINT or `stop_event`.
 

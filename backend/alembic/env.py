@@ -1,10 +1,10 @@
-"""Alembic environment: the URL comes from the caller (backend.core.migrate) or from Settings."""
+"""Alembic environment: the URL comes from the caller (backend.store.migrate) or from Settings."""
 
 from alembic import context
 
-from backend.core.config import get_settings
-from backend.core.db import make_engine
-from backend.models import Base
+from backend.store.db import make_engine
+from backend.store.models import Base
+from backend.store.settings import get_settings
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or get_settings().resolved_database_url

@@ -6,8 +6,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from backend.core.config import Settings
-from backend.dispatch import Dispatcher
+from backend.store.dispatch import Dispatcher
+from backend.store.settings import Settings
 
 
 def get_settings_dep(request: Request) -> Settings:

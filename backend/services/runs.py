@@ -8,9 +8,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from backend import catalogue
-from backend.core.db import dialect_insert
-from backend.dispatch import Dispatcher
-from backend.models import FINAL_STATUSES, Run
+from backend.store.db import dialect_insert
+from backend.store.dispatch import Dispatcher
+from backend.store.models import Run
+from backend.store.vocabulary import FINAL_STATUSES, Queue, RunStatus
+
+# Asking again for a run in one of these re-queues it (it resumes from its checkpoint); a succeeded run stays.
+REQUEUED_ON_REQUEST = (RunStatus.FAILED, RunStatus.CANCELLED)
 
 
 class UnknownPreset(LookupError):
@@ -30,7 +34,7 @@ def create_run(
     config: dict[str, Any] | None = None,
     preset: str | None = None,
     seed: int = 0,
-    queue: str = "cpu",
+    queue: Queue = Queue.CPU,
     max_attempts: int = 3,
 ) -> tuple[Run, bool]:
     """The run for this content hash, and whether this call created (or re-queued) it.
@@ -52,7 +56,7 @@ def create_run(
         "trainer_version": spec.VERSION,
         "content_hash": digest,
         "queue": queue,
-        "status": "queued",
+        "status": RunStatus.QUEUED,
         "cancel_requested": False,
         "attempts": 0,
         "max_attempts": max_attempts,
@@ -75,11 +79,11 @@ def create_run(
     if created_id is not None:
         dispatcher.enqueue(session, run)
         return run, True
-    if run.status in ("failed", "cancelled"):
+    if run.status in REQUEUED_ON_REQUEST:
         requeued = session.execute(
             update(Run)
-            .where(Run.id == run.id, Run.status.in_(("failed", "cancelled")))
-            .values(status="queued", cancel_requested=False, attempts=0, error=None, finished_at=None,
+            .where(Run.id == run.id, Run.status.in_(REQUEUED_ON_REQUEST))
+            .values(status=RunStatus.QUEUED, cancel_requested=False, attempts=0, error=None, finished_at=None,
                     queue=queue, updated_at=datetime.now(UTC))
             .returning(Run.id)
         ).scalar_one_or_none()
@@ -110,11 +114,11 @@ def cancel_run(session: Session, dispatcher: Dispatcher, run: Run) -> Run:
     now = datetime.now(UTC)
     session.execute(
         update(Run)
-        .where(Run.id == run.id, Run.status == "queued")
-        .values(status="cancelled", cancel_requested=True, finished_at=now, updated_at=now)
+        .where(Run.id == run.id, Run.status == RunStatus.QUEUED)
+        .values(status=RunStatus.CANCELLED, cancel_requested=True, finished_at=now, updated_at=now)
     )
     session.execute(
-        update(Run).where(Run.id == run.id, Run.status == "running").values(cancel_requested=True, updated_at=now)
+        update(Run).where(Run.id == run.id, Run.status == RunStatus.RUNNING).values(cancel_requested=True, updated_at=now)
     )
     session.refresh(run)
     dispatcher.cancel(session, run)

@@ -17,10 +17,10 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.core.db import make_engine, make_sessionmaker, transaction
-from backend.dispatch import dispatcher_for
-from backend.models import Checkpoint, Metric, Run
 from backend.services.runs import cancel_run, create_run
+from backend.store.db import make_engine, make_sessionmaker, transaction
+from backend.store.dispatch import dispatcher_for
+from backend.store.models import Checkpoint, Metric, Run
 from tests.databases import database
 from tests.servers import ROOT, phaselab_env
 

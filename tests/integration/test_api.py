@@ -3,8 +3,8 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from backend.core.config import Settings
-from backend.main import create_app
+from backend.main import create_api
+from backend.store.settings import Settings
 from tests.databases import sqlite_database
 
 TINY = {"p": 11, "train_frac": 0.5, "steps": 50}
@@ -13,7 +13,7 @@ TINY = {"p": 11, "train_frac": 0.5, "steps": 50}
 @pytest.fixture
 def client(tmp_path):
     with sqlite_database(tmp_path) as url:
-        app = create_app(Settings(database_url=url, max_page_size=5), with_ui=False)
+        app = create_api(Settings(database_url=url, max_page_size=5))
         with TestClient(app) as test_client:
             yield test_client
 
@@ -130,7 +130,7 @@ def test_metrics_of_a_new_run_are_empty_and_csv_has_a_header(client):
 
 def test_submit_token_guards_writes_but_not_reads(tmp_path):
     with sqlite_database(tmp_path) as url:
-        app = create_app(Settings(database_url=url, submit_token="s3cret"), with_ui=False)
+        app = create_api(Settings(database_url=url, submit_token="s3cret"))
         with TestClient(app) as c:
             assert c.post("/api/runs", json={"phenomenon": "grokking"}).status_code == 401
             ok = c.post("/api/runs", json={"phenomenon": "grokking"}, headers={"Authorization": "Bearer s3cret"})
@@ -142,6 +142,10 @@ def test_openapi_docs_are_served(client):
     assert client.get("/api/docs").status_code == 200
     spec = client.get("/api/openapi.json").json()
     assert "/api/runs" in spec["paths"] and "/api/runs/{run_id}/metrics" in spec["paths"]
+    schemas = spec["components"]["schemas"]  # the vocabulary's enums, spelled out for clients
+    assert schemas["RunStatus"]["enum"] == ["queued", "running", "succeeded", "failed", "cancelled"]
+    assert schemas["Queue"]["enum"] == ["cpu", "gpu"]
+    assert schemas["RunPublic"]["properties"]["status"] == {"$ref": "#/components/schemas/RunStatus"}
 
 
 @pytest.mark.parametrize(

@@ -9,19 +9,19 @@ import time
 import pytest
 from sqlalchemy import event, text, update
 
-from backend.core.config import Settings
-from backend.core.db import make_engine, make_sessionmaker, transaction
-from backend.dispatch import LeaseDispatcher
-from backend.models import Run, Snapshot
 from backend.services.runs import create_run
+from backend.store.db import make_engine, make_sessionmaker, transaction
+from backend.store.dispatch import LeaseDispatcher
+from backend.store.models import Run, Snapshot
+from backend.store.runstate import claim_by_id
+from backend.store.settings import Settings
 from tests.databases import postgres_database
 from tests.fake_run import FakeRun
 from tests.integration.conftest import TestDB
 from workers import phenomena
-from workers.context import RunContext
 from workers.execute import execute_run
-from workers.lease_queue import claim_run
 from workers.procrastinate_app import reap_once
+from workers.run_context import RunContext
 
 pytestmark = pytest.mark.integration
 
@@ -228,7 +228,7 @@ def test_h_metric_rows_are_written_in_batches(db):
     settings = Settings(database_url=db.url, flush_rows=100, flush_seconds=60, heartbeat_seconds=60,
                         lease_seconds=120, checkpoint_seconds=60)
     run_id = db.create(small(999))
-    attempt = claim_run(db.sessions, run_id, "test:1", settings.lease_seconds, "cpu")
+    attempt = claim_by_id(db.sessions, run_id, "test:1", settings.lease_seconds, "cpu")
     spec = phenomena.spec("grokking")
     commits = []
     event.listen(db.engine, "commit", lambda conn: commits.append(1))
@@ -239,11 +239,11 @@ def test_h_metric_rows_are_written_in_batches(db):
         for step in range(1000):
             ctx.log(step, dict.fromkeys(METRICS, 0.5))  # 5 rows a step
             assert not ctx.should_stop()
-        ctx.flush()
+        ctx.writer.flush()
     finally:
         ctx.close()
-    assert db.metric_count(run_id) == 5000 and ctx.rows_written == 5000
-    assert ctx.writes == 5000 // 100 + 1 and len(commits) == ctx.writes  # ≥ 100 rows per transaction
+    assert db.metric_count(run_id) == 5000 and ctx.writer.rows_written == 5000
+    assert ctx.writer.writes == 5000 // 100 + 1 and len(commits) == ctx.writer.writes  # ≥ 100 rows per transaction
 
 
 def test_i_sigterm_releases_the_running_run_to_the_next_worker(db, workers):

@@ -1,6 +1,6 @@
 import numpy as np
 
-from backend.downsample import downsample
+from backend.services.downsample import downsample
 
 
 def test_short_curves_come_back_whole():

@@ -8,8 +8,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 PROBE = """
 import sys, tempfile
-from backend.core.config import Settings
-from backend.main import create_app
+from backend.store.settings import Settings
+from backend.app import create_app
 app = create_app(Settings(data_dir=tempfile.mkdtemp()))
 from backend import catalogue
 for name in catalogue.names():

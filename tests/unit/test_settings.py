@@ -3,21 +3,20 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from backend.core.config import Settings
+from backend.store.settings import Settings
 
 
 def test_default_database_is_a_sqlite_file_in_the_data_folder(monkeypatch, tmp_path):
     monkeypatch.delenv("PHASELAB_DATABASE_URL", raising=False)
     settings = Settings(data_dir=tmp_path)
     assert settings.resolved_database_url == f"sqlite:///{(tmp_path / 'phaselab.db').resolve()}"
-    assert not settings.is_postgres
 
 
 def test_environment_with_prefix_picks_the_database(monkeypatch):
     monkeypatch.setenv("PHASELAB_DATABASE_URL", "postgresql+psycopg://u@h/db")
     monkeypatch.setenv("PHASELAB_LEASE_SECONDS", "7.5")
     settings = Settings()
-    assert settings.is_postgres and settings.lease_seconds == 7.5
+    assert settings.resolved_database_url == "postgresql+psycopg://u@h/db" and settings.lease_seconds == 7.5
 
 
 def test_bad_setting_names_itself(monkeypatch):

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Query, Request
 from sse_starlette.sse import EventSourceResponse, ServerSentEvent
 
 from backend.api.routes.runs import get_run_or_404, to_public
-from backend.models import FINAL_STATUSES
 from backend.schemas import MAX_STEP
 from backend.services import metrics as service
+from backend.store.curves import read_curves
+from backend.store.vocabulary import FINAL_STATUSES
 
 router = APIRouter(prefix="/runs/{run_id}", tags=["events"])
 
@@ -30,7 +31,7 @@ async def stream_events(
         # A short transaction per poll: never hold the database (SQLite's write lock) while waiting.
         with factory() as session:
             run = to_public(get_run_or_404(session, run_id)).model_dump(mode="json")
-            curves = service.read_curves(session, run_id, None, since)
+            curves = read_curves(session, run_id, None, since)
         points = {name: service.as_series(s, y) for name, (s, y) in curves.items()}
         return run, {"metrics": points, "last_step": service.last_step(curves)}
 

@@ -7,6 +7,7 @@ from backend.api.deps import SessionDep, SettingsDep
 from backend.api.routes.runs import get_run_or_404
 from backend.schemas import MAX_STEP, MetricsPublic, SnapshotsPublic
 from backend.services import metrics as service
+from backend.store.curves import read_curves
 
 router = APIRouter(prefix="/runs/{run_id}", tags=["metrics"])
 
@@ -28,7 +29,7 @@ def get_metrics(
     """A run's curves, min/max-downsampled past `max_points`; `format=csv` gives every point."""
     run = get_run_or_404(session, run_id)
     wanted = [name for name in (names or "").split(",") if name] or None
-    curves = service.read_curves(session, run.id, wanted, after_step)
+    curves = read_curves(session, run.id, wanted, after_step)
     if format == "csv":
         return PlainTextResponse(
             service.to_csv(curves),

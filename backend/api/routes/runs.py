@@ -7,10 +7,11 @@ from sqlalchemy.orm import Session
 from backend import catalogue
 from backend.api.deps import DispatcherDep, SessionDep, SettingsDep
 from backend.api.errors import config_error, field_error, not_found
-from backend.core.config import Settings
-from backend.models import Run
-from backend.schemas import MAX_STEP, Progress, RunCreate, RunPublic, RunsPublic, RunStatus
+from backend.schemas import MAX_STEP, Progress, RunCreate, RunPublic, RunsPublic
 from backend.services import runs as service
+from backend.store.models import Run
+from backend.store.settings import Settings
+from backend.store.vocabulary import Queue, RunStatus
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
@@ -21,8 +22,8 @@ def to_public(run: Run) -> RunPublic:
         phenomenon=run.phenomenon,
         config=run.config,
         seed=run.seed,
-        queue=run.queue,
-        status=run.status,  # type: ignore[arg-type]
+        queue=Queue(run.queue),
+        status=RunStatus(run.status),
         progress=Progress(step=run.progress_step, total=run.progress_total),
         attempts=run.attempts,
         error=run.error,

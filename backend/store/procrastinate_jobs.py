@@ -1,16 +1,15 @@
-"""PostgreSQL dispatcher: one procrastinate job per attempt of a run, deferred in the caller's transaction.
+"""procrastinate's job rows for runs, through its SQL functions: defer, cancel, fail.
 
 Only procrastinate's SQL functions are called here, through the caller's SQLAlchemy session, so that
 creating a run and deferring its job commit (or roll back) together. No procrastinate App, no torch.
-The worker side (the task that runs the job, stalled-run recovery) is workers/procrastinate_app.py.
+The API defers and cancels (backend/store/dispatch.py); the worker side (the task that runs the job,
+the reaper that recovers lost runs) is workers/procrastinate_app.py.
 """
 
 import json
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
-
-from backend.models import Run
 
 # The procrastinate task name; workers/procrastinate_app.py registers its task under this name.
 TASK_NAME = "execute_run"
@@ -57,19 +56,3 @@ def fail_jobs(session: Session, run_id: str) -> list[int]:
         session.execute(text("SELECT procrastinate_finish_job_v1(:id, 'failed', false)"), {"id": job_id})
         failed.append(job_id)
     return failed
-
-
-class ProcrastinateDispatcher:
-    """Each attempt of a run is one procrastinate job `execute_run(run_id=...)` on the run's queue.
-
-    The `runs` row stays the truth (status, attempts, lease, cancel flag); jobs only carry runs to workers.
-    """
-
-    def enqueue(self, session: Session, run: Run) -> None:
-        defer_execute_run(session, run.id, run.queue)
-
-    def cancel(self, session: Session, run: Run) -> None:
-        # A queued run's job becomes `cancelled` (no worker will fetch it); a running one's gets
-        # abort_requested, which its worker hears at once by NOTIFY (and polls as a fallback). The
-        # worker also reads runs.cancel_requested at each metric flush, so either path stops it.
-        cancel_jobs(session, run.id)

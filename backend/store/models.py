@@ -6,6 +6,8 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from backend.store.vocabulary import Queue, RunStatus
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -14,9 +16,6 @@ def utcnow() -> datetime:
 class Base(DeclarativeBase):
     pass
 
-
-RUN_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
-FINAL_STATUSES = ("succeeded", "failed", "cancelled")
 
 
 class Sweep(Base):
@@ -41,8 +40,8 @@ class Run(Base):
     # sha256 of (phenomenon, config, seed, trainer version): the database makes it unique,
     # so N identical submissions race to one row.
     content_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    queue: Mapped[str] = mapped_column(String(16), default="cpu")
-    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    queue: Mapped[str] = mapped_column(String(16), default=Queue.CPU)
+    status: Mapped[str] = mapped_column(String(16), default=RunStatus.QUEUED, index=True)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer, default=3)

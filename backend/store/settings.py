@@ -2,10 +2,11 @@
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from backend.store.vocabulary import Queue
 
 
 class Settings(BaseSettings):
@@ -18,7 +19,7 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address `phaselab serve` binds.")
     port: int = Field(8050, ge=1, le=65535, description="Port `phaselab serve` binds.")
     api_url: str = Field("", description="Base URL the UI uses to reach the API. Empty: the serving address.")
-    default_queue: Literal["cpu", "gpu"] = Field("cpu", description="Queue a new run goes to unless it names one.")
+    default_queue: Queue = Field(Queue.CPU, description="Queue a new run goes to unless it names one.")
     lease_seconds: float = Field(30.0, gt=0, description="A running run whose worker is silent this long is re-queued.")
     heartbeat_seconds: float = Field(2.0, gt=0, description="How often a worker renews its lease while training.")
     checkpoint_seconds: float = Field(5.0, gt=0, description="How often a worker checkpoints a run into the database.")
@@ -35,10 +36,6 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'phaselab.db').resolve()}"
-
-    @property
-    def is_postgres(self) -> bool:
-        return self.resolved_database_url.startswith("postgresql")
 
 
 @lru_cache

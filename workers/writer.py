@@ -1,0 +1,231 @@
+"""The buffered, fenced writer of one attempt: metric rows, snapshots, checkpoints, the summary, the end.
+
+Every write is one transaction that starts with the fencing UPDATE (backend/store/runstate.py, `fence`):
+it renews the lease and reads the cancel flag, or raises `Fenced` and rolls back, so a worker that lost
+its lease writes nothing. The trainer thread and the heartbeat thread (workers/heartbeat.py) share one
+lock: one transaction at a time.
+
+Metric rows are buffered and written at >= settings.flush_rows rows or every settings.flush_seconds,
+with INSERT ... ON CONFLICT DO NOTHING, so a resumed run rewrites the steps after its checkpoint as
+no-ops. A checkpoint at step s is written in the same transaction as every buffered metric, so a
+stored checkpoint at s implies all metrics <= s are stored.
+
+runs.summary (workers/run_context.py computes it from the curves in memory) is written in the same
+fenced transaction as the rows it was computed from, at most every SUMMARY_SECONDS and at the end.
+"""
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, cast
+
+import numpy as np
+from sqlalchemy import Table, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.store.db import dialect_insert, transaction
+from backend.store.models import Checkpoint, Metric, Run, Snapshot
+from backend.store.runstate import Fenced, database_now, fence
+from backend.store.settings import Settings
+from backend.store.vocabulary import RunStatus
+
+log = logging.getLogger("phaselab.worker")
+
+SUMMARY_SECONDS = 1.0  # the summary is computed at most this often while training
+# Core tables: the hot path skips the ORM's bulk machinery, and each statement compiles once.
+RUNS, METRICS, SNAPSHOTS, CHECKPOINTS = (cast(Table, m.__table__) for m in (Run, Metric, Snapshot, Checkpoint))
+
+NOW = object()  # in a `final` dict: the transaction's time (backend/store/runstate.database_now)
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def json_safe(value: Any) -> Any:
+    """`value` with every non-finite float replaced by None (JSON has no NaN)."""
+    if isinstance(value, float):
+        return _finite_or_none(value)
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
+
+
+class RunWriter:
+    """Everything attempt `attempt` of run `run_id` writes, buffered and fenced; the attempt's only writer."""
+
+    def __init__(
+        self,
+        *,
+        run_id: str,
+        attempt: int,
+        settings: Settings,
+        session_factory: sessionmaker[Session],
+        summarize: Callable[[], dict[str, Any]],
+    ) -> None:
+        self.run_id, self.attempt = run_id, attempt
+        self._settings, self._sessions, self._summarize = settings, session_factory, summarize
+        self._rows: list[dict[str, Any]] = []
+        self._snapshots: list[dict[str, Any]] = []
+        self.progress = 0  # the step each write reports (runs.progress_step)
+        self.checkpoint_step: int | None = None  # of the last stored checkpoint
+        self.last_renew = self._last_flush = time.monotonic()
+        self._last_summary = -math.inf
+        self._cancel = False
+        self._fenced = False
+        self._lock = threading.Lock()  # one transaction at a time: trainer thread or heartbeat thread
+        self.writes = 0  # committed transactions, for the batching test and the bench
+        self.rows_written = 0
+
+    @property
+    def cancel_requested(self) -> bool:
+        """The run's cancel flag as of the last write (each write reads it)."""
+        return self._cancel
+
+    @property
+    def fenced(self) -> bool:
+        return self._fenced
+
+    def raise_if_fenced(self) -> None:
+        if self._fenced:
+            raise Fenced(f"run {self.run_id}: attempt {self.attempt} is stale")
+
+    # -- buffering (the trainer thread) ----------------------------------------------------------
+
+    def add_metric(self, step: int, name: str, value: float) -> None:
+        self._rows.append({"run_id": self.run_id, "name": name, "step": step, "value": _finite_or_none(value)})
+
+    def add_snapshot(self, step: int, name: str, matrix: np.ndarray) -> None:
+        self._snapshots.append({
+            "run_id": self.run_id, "name": name, "step": step,
+            "shape": list(matrix.shape), "values": json_safe(matrix.ravel().tolist()),
+        })
+
+    def advance(self, step: int) -> None:
+        """The trainer reached `step`: the next write reports it as the run's progress."""
+        self.progress = max(self.progress, step)
+
+    def flush_if_due(self) -> None:
+        """Write when the buffer is full, a row has waited flush_seconds, or the lease wants renewing."""
+        now = time.monotonic()
+        if (
+            len(self._rows) >= self._settings.flush_rows
+            or (self._rows and now - self._last_flush >= self._settings.flush_seconds)
+            or now - self.last_renew >= self._settings.heartbeat_seconds
+        ):
+            self._write()
+
+    # -- writes ----------------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Write whatever is buffered (and renew the lease), now."""
+        self._write()
+
+    def checkpoint(self, step: int, data: bytes) -> None:
+        """Store the serialized checkpoint of `step` with every buffered row."""
+        self._write(checkpoint=(step, data))
+
+    def finish(self, status: RunStatus, error: str | None = None) -> None:
+        """Last fenced transaction of the attempt: buffered rows, the summary, and the final status."""
+        self._write(final={"status": status, "error": error, "finished_at": NOW, "lease_expires_at": None},
+                    summary=True)
+
+    def requeue(self, error: str | None, *, release: bool, also: Callable[[Session], None] | None = None) -> None:
+        """Hand the run back as queued: after a crash (attempt counted) or a shutdown (`release`: not counted).
+
+        `also` runs inside the same transaction (the dispatcher's enqueue: a new procrastinate job).
+        """
+        final: dict[str, Any] = {"status": RunStatus.QUEUED, "worker": None, "lease_expires_at": None}
+        if error is not None:
+            final["error"] = error
+        if release:
+            # A graceful stop is not a failure: give the attempt back, so Ctrl-C three times does not
+            # make a run poison. Safe for fencing: this is the attempt's last write.
+            final["attempts"] = RUNS.c.attempts - 1
+        self._write(final=final, summary=True, also=also)
+
+    def renew_lease(self) -> bool:
+        """The heartbeat's write: the fencing UPDATE alone. False once the attempt is fenced.
+
+        Skipped while the trainer thread is writing: that write renews the lease anyway.
+        """
+        if not self._lock.acquire(blocking=False):
+            return True
+        try:
+            with transaction(self._sessions) as session:
+                self._cancel = fence(session, self.run_id, self.attempt, self._settings.lease_seconds,
+                                     database_now(session))
+            self.last_renew = time.monotonic()
+        except Fenced:
+            self._fenced = True
+            return False
+        except Exception:  # the database blinked: try again next beat; the lease has slack
+            log.warning("run %s: heartbeat failed", self.run_id, exc_info=True)
+        finally:
+            self._lock.release()
+        return True
+
+    def _summary_or_none(self, force: bool) -> dict[str, Any] | None:
+        if not force and time.monotonic() - self._last_summary < SUMMARY_SECONDS:
+            return None
+        self._last_summary = time.monotonic()
+        try:
+            return cast(dict[str, Any], json_safe(self._summarize()))
+        except Exception:  # a detector's bug must not kill the training run; the last summary stays
+            log.exception("run %s: computing the summary failed; summary not updated", self.run_id)
+            return None
+
+    def _write(
+        self,
+        *,
+        checkpoint: tuple[int, bytes] | None = None,
+        final: dict[str, Any] | None = None,
+        summary: bool = False,
+        also: Callable[[Session], None] | None = None,
+    ) -> None:
+        rows, snapshots = list(self._rows), list(self._snapshots)
+        summary_json = self._summary_or_none(force=summary or final is not None)
+        values: dict[str, Any] = {"progress_step": self.progress}
+        if summary_json is not None:
+            values["summary"] = summary_json
+        if checkpoint is not None:
+            values["checkpoint_step"] = checkpoint[0]
+        with self._lock:
+            try:
+                with transaction(self._sessions) as session:
+                    now = database_now(session)
+                    cancel = fence(session, self.run_id, self.attempt, self._settings.lease_seconds, now, **values)
+                    insert = dialect_insert(session)
+                    # executemany: one cached statement, whatever the batch size.
+                    if rows:
+                        session.execute(insert(METRICS).on_conflict_do_nothing(), rows)
+                    if snapshots:
+                        session.execute(insert(SNAPSHOTS).on_conflict_do_nothing(), snapshots)
+                    if checkpoint is not None:
+                        step, data = checkpoint
+                        stmt = insert(CHECKPOINTS).values(run_id=self.run_id, step=step, attempt=self.attempt,
+                                                          data=data, created_at=now)
+                        session.execute(stmt.on_conflict_do_update(
+                            index_elements=["run_id"],
+                            set_={"step": step, "attempt": self.attempt, "data": data, "created_at": now}))
+                    if final is not None:
+                        stamped = {key: now if value is NOW else value for key, value in final.items()}
+                        session.execute(update(RUNS).where(RUNS.c.id == self.run_id).values(**stamped, updated_at=now))
+                    if also is not None:
+                        also(session)
+            except Fenced:
+                self._fenced = True
+                raise
+        # Committed: only now drop what was written (a failed transaction keeps it for the next try).
+        del self._rows[: len(rows)]
+        del self._snapshots[: len(snapshots)]
+        if checkpoint is not None:
+            self.checkpoint_step = checkpoint[0]
+        self._cancel = cancel
+        self._last_flush = self.last_renew = time.monotonic()
+        self.writes += 1
+        self.rows_written += len(rows)
