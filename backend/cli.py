@@ -1,4 +1,7 @@
-"""The `phaselab` command: serve (API + UI + local workers), worker, migrate."""
+"""The `phaselab` command: serve (API + UI + local workers), worker, migrate, science, rescore.
+
+The composition root: the one module that wires the store, the API, the UI and the workers together.
+"""
 
 import os
 import signal
@@ -13,6 +16,7 @@ from backend.store.settings import get_settings
 from backend.store.vocabulary import Device, Queue
 from workers.cli_worker import QUEUE_CHOICES, parse_queues
 from workers.device import DEVICES
+from workers.phenomena import load_all, names
 
 app = typer.Typer(help="Phaselab: a browser lab for neural-network training dynamics.", no_args_is_help=True)
 
@@ -46,6 +50,7 @@ def serve(
     get_settings.cache_clear()
     settings = get_settings()
     url = settings.resolved_database_url
+    load_all()  # a malformed phenomenon stops serve here, in one line (main), not as a 500 later
     upgrade(url)
     per_worker = threads or max(1, (os.cpu_count() or 1) // max(1, workers))
     children = [
@@ -110,13 +115,73 @@ def worker(
     run_worker(queue=",".join(queues), device=device, threads=threads)
 
 
+def _phenomenon_option(name: str | None) -> str | None:
+    if name is not None and name not in names():
+        raise typer.BadParameter(f"no phenomenon {name!r}; choose one of: {', '.join(names())}",
+                                 param_hint="--phenomenon")
+    return name
+
+
+@app.command()
+def science(
+    phenomenon: Annotated[str | None, typer.Option(help="Only this phenomenon (default: all).")] = None,
+    preset: Annotated[list[str] | None, typer.Option(help="Only these presets (repeatable; default: all).")] = None,
+    seeds: Annotated[int, typer.Option(min=1, max=20, help="Seeds per preset (0, 1, ...).")] = 3,
+    jobs: Annotated[int, typer.Option(min=1, max=64, help="Trainings at once, one torch thread each.")] = 2,
+    markdown: Annotated[bool, typer.Option(help="Also print the table as markdown (for the README).")] = False,
+) -> None:
+    """Train every preset for real on this machine and check each claim against the verdict it expects."""
+    from workers import science as runner
+
+    chosen = [_phenomenon_option(phenomenon)] if phenomenon else list(names())
+    todo = runner.trials([c for c in chosen if c], seeds, preset or ())
+    if not todo:
+        raise typer.BadParameter(f"no preset named {', '.join(preset or [])}", param_hint="--preset")
+    typer.echo(f"phaselab science: {len(todo)} trainings, {jobs} at a time...")
+    rows = runner.rows(runner.run_all(todo, jobs))
+    runner.print_table(rows)
+    if markdown:
+        typer.echo(runner.markdown(rows))
+    missed = [f"{r.phenomenon}/{r.preset}/{r.claim}" for r in rows if not r.ok]
+    if missed:
+        typer.secho(f"{len(missed)} claim(s) missed their expected verdict: {', '.join(missed)}", fg="red", err=True)
+        raise typer.Exit(1)
+    typer.secho(f"every claim reached its expected verdict on every seed ({len(rows)} rows)", fg="green")
+
+
+@app.command()
+def rescore(
+    phenomenon: Annotated[str | None, typer.Option(help="Only runs of this phenomenon (default: all).")] = None,
+) -> None:
+    """Recompute finished runs' transitions and verdicts from their stored curves (no retraining)."""
+    from backend.services.rescore import rescore as rescore_runs
+    from backend.store.db import make_engine, make_sessionmaker
+
+    _phenomenon_option(phenomenon)
+    engine = make_engine(get_settings().resolved_database_url)
+    try:
+        done = rescore_runs(make_sessionmaker(engine), phenomenon)
+    finally:
+        engine.dispose()
+    for item in done:
+        if item.skipped:
+            typer.echo(f"  {item.run_id} ({item.phenomenon}): skipped, {item.skipped}")
+    changed = sum(item.changed for item in done)
+    skipped = sum(item.skipped is not None for item in done)
+    typer.echo(f"rescored {len(done) - skipped} run(s): {changed} with new verdicts or transitions, {skipped} skipped")
+
+
 def main() -> None:
     """The console script: a bad setting or an unreachable database is a one-line message, not a traceback."""
     from pydantic import ValidationError
     from sqlalchemy.exc import ArgumentError, OperationalError
 
+    from workers.phenomena.contract import PhenomenonError
+
     try:
         app(prog_name="phaselab")
+    except PhenomenonError as exc:
+        sys.exit(f"phaselab: the catalogue is broken: {exc}")
     except ValidationError as exc:
         fields = ", ".join(f"PHASELAB_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
         sys.exit(f"phaselab: bad setting: {fields}")

@@ -5,7 +5,7 @@ from fastapi.exceptions import RequestValidationError
 
 from backend import __version__
 from backend.api.errors import validation_error_handler
-from backend.api.routes import events, health, metrics, phenomena, runs
+from backend.api.routes import events, health, metrics, phenomena, runs, snapshots
 from backend.store.db import make_engine, make_sessionmaker
 from backend.store.dispatch import dispatcher_for
 from backend.store.settings import Settings, get_settings
@@ -13,7 +13,7 @@ from backend.store.settings import Settings, get_settings
 
 def api_router() -> APIRouter:
     api = APIRouter(prefix="/api")
-    for module in (health, phenomena, runs, metrics, events):
+    for module in (health, phenomena, runs, metrics, snapshots, events):
         api.include_router(module.router)
 
     @api.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)

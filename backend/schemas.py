@@ -1,11 +1,11 @@
 """The API's schema families: what goes in (RunCreate) and what comes out (RunPublic, RunsPublic, ...)."""
 
-from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from backend.store.vocabulary import Queue, RunStatus
+from workers.phenomena.contract import Axis, Chart, Family, Metric, RunSummary, SnapshotView, Verdict
 
 MAX_STEP = 2**31 - 1  # steps and offsets are 32-bit integers in the database
 
@@ -38,34 +38,29 @@ class PhenomenaPublic(BaseModel):
     count: int
 
 
-class ChartPublic(BaseModel):
-    id: str
+class PresetPublic(BaseModel):
     title: str
-    metrics: list[str]
-    x_label: str
-    y_label: str
-    log_x: bool
-    log_y: bool
-    reference: tuple[str, str] | None
-
-
-class SnapshotView(BaseModel):
-    name: str
-    title: str
-    x_label: str = ""
+    demonstrates: str
+    expect: dict[str, Verdict] = Field(description="Claim id -> the verdict this preset expects (others: pass).")
 
 
 class ClaimPublic(BaseModel):
     id: str
     text: str
+    unit: str
 
 
 class PhenomenonPublic(PhenomenonSummary):
     summary: str
-    version: str
+    code_version: str = Field(description="Digest of the phenomenon's code; part of every run's content hash.")
     config_schema: dict[str, Any]
     presets: dict[str, dict[str, Any]]  # type: ignore[assignment]  # name -> full config
-    charts: list[ChartPublic]
+    preset_info: dict[str, PresetPublic]
+    axes: list[Axis]
+    families: list[Family]
+    metrics: list[Metric]
+    progress_axis: str
+    charts: list[Chart]
     snapshots: list[SnapshotView]
     claims: list[ClaimPublic]
 
@@ -81,8 +76,12 @@ class RunCreate(BaseModel):
 
 
 class Progress(BaseModel):
-    step: int
-    total: int
+    axis: str = Field(description="The axis the run advances along (the training step, a width p, ...).")
+    label: str
+    symbol: str = Field(description="Its short name: 'p 600 / 1,000'.")
+    unit: str
+    x: float
+    total: float
 
 
 class RunPublic(BaseModel):
@@ -97,11 +96,15 @@ class RunPublic(BaseModel):
     error: str | None
     device: str | None
     worker: str | None
-    summary: dict[str, Any]
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    updated_at: datetime
+    threads: int | None = Field(description="Torch threads the run was trained with (None: not started).")
+    code_version: str
+    derived: dict[str, float] = Field(description="Values the charts' reference lines are drawn at (p = n, 2/η).")
+    members: dict[str, list[float]] = Field(description="Family id -> the members this run logs.")
+    summary: RunSummary
+    created_at: AwareDatetime
+    started_at: AwareDatetime | None
+    finished_at: AwareDatetime | None
+    updated_at: AwareDatetime
 
 
 class RunsPublic(BaseModel):
@@ -109,21 +112,38 @@ class RunsPublic(BaseModel):
     count: int
 
 
-class Series(BaseModel):
-    step: list[int]
+class SeriesPublic(BaseModel):
+    metric: str
+    member: float | None = Field(description="The family member; null for a plain metric.")
+    x: list[float]
     value: list[float | None]
 
 
 class MetricsPublic(BaseModel):
-    metrics: dict[str, Series]
-    last_step: int | None
+    series: list[SeriesPublic]
+    cursor: int | None = Field(description="Pass as `after` to get only the points written since (null: none yet).")
+    truncated: bool = Field(False, description="With `after`: more new points than max_points; fetch again without "
+                            "`after`.")
 
 
-class SnapshotSeries(BaseModel):
+class SnapshotIndex(BaseModel):
     steps: list[int]
     shape: list[int]
-    values: list[list[float | None]]
 
 
 class SnapshotsPublic(BaseModel):
-    snapshots: dict[str, SnapshotSeries]
+    snapshots: dict[str, SnapshotIndex]
+
+
+class SnapshotPublic(BaseModel):
+    name: str
+    step: int
+    shape: list[int]
+    values: list[float | None]
+
+
+class SnapshotHistory(BaseModel):
+    name: str
+    steps: list[int]
+    shape: list[int]
+    values: list[list[float | None]]

@@ -28,6 +28,7 @@ from backend.store.runstate import Fenced, claim_by_id, database_now, gave_up_er
 from backend.store.settings import Settings
 from backend.store.vocabulary import RunStatus
 from workers import phenomena
+from workers.phenomena.contract import Phenomenon
 from workers.run_context import RunContext, StopReason
 from workers.writer import RunWriter
 
@@ -77,10 +78,11 @@ def execute_run(
 
     ctx: RunContext | None = None
     try:
-        spec = phenomena.spec(run.phenomenon)
-        config = spec.Config.model_validate(run.config)  # the stored JSON rebuilds the same Config
-        ctx = RunContext(run_id=run_id, attempt=attempt, spec=spec, config=config, device=device,
+        phenomenon = phenomena.load(run.phenomenon)
+        config = phenomenon.config.model_validate(run.config)  # the stored JSON rebuilds the same Config
+        ctx = RunContext(run_id=run_id, attempt=attempt, phenomenon=phenomenon, config=config, device=device,
                          settings=settings, session_factory=session_factory, stop_requested=stop_requested)
+        ctx.writer.report(threads=_torch_threads())
         ctx.start()
         if os.environ.get(POISON):
             raise RuntimeError(f"injected failure ({POISON})")
@@ -90,14 +92,15 @@ def execute_run(
             os._exit(17)
         if ctx.stop_reason == "shutdown" and not ctx.writer.cancel_requested:
             ctx.writer.requeue(None, release=True, also=lambda s: dispatcher.enqueue(s, run))
-            log.info("run %s released at step %d (worker stopping)", run_id, ctx.writer.progress)
+            log.info("run %s released at %s %g (worker stopping)", run_id, _axis(phenomenon), ctx.writer.progress)
             return Outcome.RELEASED
         # A trainer that returns without having been told to stop has finished (a cancel that
         # arrives during the last step loses the race: the run succeeded).
         status = RunStatus.SUCCEEDED if ctx.stop_reason is None else RunStatus.CANCELLED
+        ctx.finished = status == RunStatus.SUCCEEDED  # the final summary may say "never", not only "not yet"
         ctx.writer.finish(status)
-        log.info("run %s %s at step %d: %d metric rows in %d writes",
-                 run_id, status, ctx.writer.progress, ctx.writer.rows_written, ctx.writer.writes)
+        log.info("run %s %s at %s %g: %d metric rows in %d writes",
+                 run_id, status, _axis(phenomenon), ctx.writer.progress, ctx.writer.rows_written, ctx.writer.writes)
         return Outcome(status)
     except Fenced:
         return _stale(run_id, attempt)
@@ -114,6 +117,18 @@ def execute_run(
     finally:
         if ctx is not None:
             ctx.close()
+
+
+def _axis(phenomenon: Phenomenon) -> str:
+    """The progress axis' short name, for log lines: "step", "p"."""
+    axis = phenomenon.axis(phenomenon.progress_axis)
+    return (axis.symbol or axis.id) if axis else phenomenon.progress_axis
+
+
+def _torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
 
 
 def _stale(run_id: str, attempt: int, why: str = "") -> Outcome:

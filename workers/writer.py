@@ -5,10 +5,11 @@ it renews the lease and reads the cancel flag, or raises `Fenced` and rolls back
 its lease writes nothing. The trainer thread and the heartbeat thread (workers/heartbeat.py) share one
 lock: one transaction at a time.
 
-Metric rows are buffered and written at >= settings.flush_rows rows or every settings.flush_seconds,
-with INSERT ... ON CONFLICT DO NOTHING, so a resumed run rewrites the steps after its checkpoint as
-no-ops. A checkpoint at step s is written in the same transaction as every buffered metric, so a
-stored checkpoint at s implies all metrics <= s are stored.
+Metric points are buffered and written at >= settings.flush_rows rows or every settings.flush_seconds,
+with INSERT ... ON CONFLICT DO NOTHING, so a resumed run rewrites the points after its checkpoint as
+no-ops. Each point gets the run's next `seq` (write order, continuing after the largest stored one: the
+live cursor). A checkpoint is written in the same transaction as every buffered point and records the
+last seq it covers, so a stored checkpoint implies every point up to its seq is stored.
 
 runs.summary (workers/run_context.py computes it from the curves in memory) is written in the same
 fenced transaction as the rows it was computed from, at most every SUMMARY_SECONDS and at the end.
@@ -71,13 +72,15 @@ class RunWriter:
         self._settings, self._sessions, self._summarize = settings, session_factory, summarize
         self._rows: list[dict[str, Any]] = []
         self._snapshots: list[dict[str, Any]] = []
-        self.progress = 0  # the step each write reports (runs.progress_step)
+        self.progress = 0.0  # the x on the progress axis each write reports (runs.progress_x)
         self.checkpoint_step: int | None = None  # of the last stored checkpoint
+        self.seq = 0  # of the last point buffered; start() sets it after the largest stored one
         self.last_renew = self._last_flush = time.monotonic()
         self._last_summary = -math.inf
         self._cancel = False
         self._fenced = False
         self._lock = threading.Lock()  # one transaction at a time: trainer thread or heartbeat thread
+        self._report: dict[str, Any] = {}  # run columns the next write sets (the attempt's thread count)
         self.writes = 0  # committed transactions, for the batching test and the bench
         self.rows_written = 0
 
@@ -96,8 +99,10 @@ class RunWriter:
 
     # -- buffering (the trainer thread) ----------------------------------------------------------
 
-    def add_metric(self, step: int, name: str, value: float) -> None:
-        self._rows.append({"run_id": self.run_id, "name": name, "step": step, "value": _finite_or_none(value)})
+    def add_metric(self, x: float, name: str, member: str, value: float) -> None:
+        self.seq += 1
+        self._rows.append({"run_id": self.run_id, "name": name, "member": member, "x": x,
+                           "value": _finite_or_none(value), "seq": self.seq})
 
     def add_snapshot(self, step: int, name: str, matrix: np.ndarray) -> None:
         self._snapshots.append({
@@ -105,9 +110,13 @@ class RunWriter:
             "shape": list(matrix.shape), "values": json_safe(matrix.ravel().tolist()),
         })
 
-    def advance(self, step: int) -> None:
-        """The trainer reached `step`: the next write reports it as the run's progress."""
-        self.progress = max(self.progress, step)
+    def advance(self, x: float) -> None:
+        """The trainer reached `x` on the progress axis: the next write reports it as the run's progress."""
+        self.progress = max(self.progress, x)
+
+    def report(self, **columns: Any) -> None:
+        """Set these `runs` columns with the next write (fenced like everything else)."""
+        self._report.update(columns)
 
     def flush_if_due(self) -> None:
         """Write when the buffer is full, a row has waited flush_seconds, or the lease wants renewing."""
@@ -189,7 +198,7 @@ class RunWriter:
     ) -> None:
         rows, snapshots = list(self._rows), list(self._snapshots)
         summary_json = self._summary_or_none(force=summary or final is not None)
-        values: dict[str, Any] = {"progress_step": self.progress}
+        values: dict[str, Any] = {"progress_x": self.progress, **self._report}
         if summary_json is not None:
             values["summary"] = summary_json
         if checkpoint is not None:
@@ -207,11 +216,10 @@ class RunWriter:
                         session.execute(insert(SNAPSHOTS).on_conflict_do_nothing(), snapshots)
                     if checkpoint is not None:
                         step, data = checkpoint
-                        stmt = insert(CHECKPOINTS).values(run_id=self.run_id, step=step, attempt=self.attempt,
-                                                          data=data, created_at=now)
-                        session.execute(stmt.on_conflict_do_update(
-                            index_elements=["run_id"],
-                            set_={"step": step, "attempt": self.attempt, "data": data, "created_at": now}))
+                        stored = {"step": step, "seq": self.seq, "attempt": self.attempt, "data": data,
+                                  "created_at": now}
+                        stmt = insert(CHECKPOINTS).values(run_id=self.run_id, **stored)
+                        session.execute(stmt.on_conflict_do_update(index_elements=["run_id"], set_=stored))
                     if final is not None:
                         stamped = {key: now if value is NOW else value for key, value in final.items()}
                         session.execute(update(RUNS).where(RUNS.c.id == self.run_id).values(**stamped, updated_at=now))
@@ -225,6 +233,7 @@ class RunWriter:
         del self._snapshots[: len(snapshots)]
         if checkpoint is not None:
             self.checkpoint_step = checkpoint[0]
+        self._report.clear()
         self._cancel = cancel
         self._last_flush = self.last_renew = time.monotonic()
         self.writes += 1

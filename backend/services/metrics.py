@@ -1,77 +1,91 @@
-"""A run's curves and snapshots as the API serves them: downsampled, as JSON series, or as CSV."""
+"""A run's curves and snapshots as the API serves them: per series, downsampled, as JSON or as CSV."""
 
 import csv
 import io
 from collections import defaultdict
+from collections.abc import Mapping
 
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.services.downsample import downsample
+from backend.store.curves import Points
 from backend.store.models import Run, Snapshot
+from workers.phenomena.contract import Phenomenon
 
 
-def marked_steps(run: Run) -> list[int]:
-    return [int(t["step"]) for t in (run.summary or {}).get("transitions", []) if "step" in t]
+def marks_by_axis(run: Run) -> dict[str, list[float]]:
+    """Each axis's marked x (detected transitions): downsampling keeps the points there."""
+    marks: dict[str, list[float]] = defaultdict(list)
+    for t in (run.summary or {}).get("transitions", []):
+        x = t.get("x", t.get("step"))  # summaries before contract v2 said "step"
+        if x is not None:
+            marks[t.get("axis", "step")].append(float(x))
+    return marks
 
 
-def as_series(steps: np.ndarray, values: np.ndarray) -> dict[str, list]:
-    """{"step", "value"} lists for JSON; a non-finite value becomes null."""
-    return {"step": steps.tolist(), "value": [float(x) if np.isfinite(x) else None for x in values]}
+def _values(values: np.ndarray) -> list[float | None]:
+    return [float(v) if np.isfinite(v) else None for v in values]
 
 
-def downsampled(
-    curves: dict[str, tuple[np.ndarray, np.ndarray]], max_points: int, keep_steps: list[int]
-) -> dict[str, dict[str, list]]:
-    out: dict[str, dict[str, list]] = {}
-    for name, (steps, values) in curves.items():
-        s, v = downsample(steps, values, max_points, keep_steps)
-        out[name] = as_series(s, v)
+def as_series(points: Points, ph: Phenomenon | None = None, max_points: int | None = None,
+              marks: Mapping[str, list[float]] | None = None) -> list[dict]:
+    """[{metric, member, x, value}] for JSON, each series min/max-downsampled to about max_points (None: all),
+    keeping the points at the marked x of its own axis; a non-finite value becomes null."""
+    out = []
+    for (name, member), (x, y) in points.items():
+        if max_points is not None:
+            metric = ph.metric(name) if ph is not None else None
+            keep = (marks or {}).get(metric.axis if metric else "step", [])
+            x, y = downsample(x, y, max_points, keep)
+        out.append({"metric": name, "member": member, "x": x.tolist(), "value": _values(y)})
     return out
 
 
-def last_step(curves: dict[str, tuple[np.ndarray, np.ndarray]]) -> int | None:
-    ends = [int(steps[-1]) for steps, _ in curves.values() if len(steps)]
-    return max(ends) if ends else None
-
-
-def to_csv(curves: dict[str, tuple[np.ndarray, np.ndarray]]) -> str:
-    """Wide CSV: one row per step, one column per metric, empty where a metric has no value."""
-    names = sorted(curves)
-    table: dict[int, dict[str, float]] = defaultdict(dict)
-    for name in names:
-        for step, value in zip(*curves[name], strict=True):
-            table[int(step)][name] = float(value)
+def to_csv(points: Points) -> str:
+    """Long ("tidy") CSV: metric, member (empty for a plain metric), x, value (empty where not finite)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["step", *names])
-    for step in sorted(table):
-        row = table[step]
-        writer.writerow([step, *(_cell(row.get(name)) for name in names)])
+    writer.writerow(["metric", "member", "x", "value"])
+    for (name, member), (xs, ys) in points.items():
+        member_text = "" if member is None else repr(member)
+        for x, y in zip(xs.tolist(), ys.tolist(), strict=True):
+            writer.writerow([name, member_text, repr(x), repr(y) if np.isfinite(y) else ""])
     return buffer.getvalue()
 
 
-def _cell(value: float | None) -> str:
-    return "" if value is None or not np.isfinite(value) else repr(value)
+# -- snapshots ------------------------------------------------------------------------------------
 
 
-def read_snapshots(session: Session, run_id: str, name: str | None, max_steps: int) -> dict[str, dict]:
-    """name -> {steps, shape, values}; at most max_steps snapshots per name, evenly spaced, last kept."""
-    query = select(Snapshot).where(Snapshot.run_id == run_id)
-    if name:
-        query = query.where(Snapshot.name == name)
-    grouped: dict[str, list[Snapshot]] = defaultdict(list)
-    for snap in session.execute(query.order_by(Snapshot.name, Snapshot.step)).scalars():
-        grouped[snap.name].append(snap)
-    out: dict[str, dict] = {}
-    for key, snaps in grouped.items():
-        if len(snaps) > max_steps:
-            picks = np.unique(np.linspace(0, len(snaps) - 1, max_steps).round().astype(int))
-            snaps = [snaps[i] for i in picks]
-        out[key] = {
-            "steps": [s.step for s in snaps],
-            "shape": snaps[-1].shape,
-            "values": [s.values for s in snaps],
-        }
-    return out
+def snapshot_index(session: Session, run_id: str) -> dict[str, dict]:
+    """name -> {steps, shape}: which steps are stored, without their values."""
+    index: dict[str, dict] = {}
+    query = select(Snapshot.name, Snapshot.step, Snapshot.shape).where(Snapshot.run_id == run_id)
+    for name, step, shape in session.execute(query.order_by(Snapshot.name, Snapshot.step)):
+        entry = index.setdefault(name, {"steps": [], "shape": shape})
+        entry["steps"].append(step)
+        entry["shape"] = shape
+    return index
+
+
+def snapshot_at(session: Session, run_id: str, name: str, step: int | None) -> Snapshot | None:
+    """The snapshot `name` at `step` exactly (None: the latest), or None."""
+    query = select(Snapshot).where(Snapshot.run_id == run_id, Snapshot.name == name)
+    if step is not None:
+        query = query.where(Snapshot.step == step)
+    return session.execute(query.order_by(Snapshot.step.desc()).limit(1)).scalar_one_or_none()
+
+
+def snapshot_history(session: Session, run_id: str, name: str, max_steps: int) -> dict | None:
+    """{steps, shape, values} of `name`, at most max_steps evenly spaced steps (the first and last kept)."""
+    steps = list(session.execute(select(Snapshot.step).where(Snapshot.run_id == run_id, Snapshot.name == name)
+                                 .order_by(Snapshot.step)).scalars())
+    if not steps:
+        return None
+    if len(steps) > max_steps:
+        steps = [steps[i] for i in np.unique(np.linspace(0, len(steps) - 1, max_steps).round().astype(int))]
+    snaps = session.execute(select(Snapshot).where(Snapshot.run_id == run_id, Snapshot.name == name,
+                                                   Snapshot.step.in_(steps)).order_by(Snapshot.step)).scalars()
+    rows = list(snaps)
+    return {"name": name, "steps": [s.step for s in rows], "shape": rows[-1].shape, "values": [s.values for s in rows]}

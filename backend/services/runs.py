@@ -17,8 +17,7 @@ from backend.store.vocabulary import FINAL_STATUSES, Queue, RunStatus
 REQUEUED_ON_REQUEST = (RunStatus.FAILED, RunStatus.CANCELLED)
 
 
-class UnknownPreset(LookupError):
-    pass
+UnknownPreset = catalogue.UnknownPreset
 
 
 def new_run_id() -> str:
@@ -43,25 +42,24 @@ def create_run(
     The database's unique index on content_hash decides races: INSERT ... ON CONFLICT DO NOTHING.
     A failed or cancelled run asked for again is re-queued (its checkpoint lets it resume).
     """
-    spec = catalogue.get_spec(phenomenon)
-    if preset is not None and preset not in spec.PRESETS:
-        raise UnknownPreset(preset)
-    validated = catalogue.resolve_config(spec, config, preset)
-    digest = catalogue.content_hash(phenomenon, validated, seed, spec.VERSION)
+    ph = catalogue.get(phenomenon)
+    validated = catalogue.resolve_config(ph, config, preset)
+    code = catalogue.code_version(phenomenon)
+    digest = catalogue.content_hash(phenomenon, validated, seed, code)
     values = {
         "id": new_run_id(),
         "phenomenon": phenomenon,
         "config": validated.model_dump(mode="json"),
         "seed": seed,
-        "trainer_version": spec.VERSION,
+        "code_version": code,
         "content_hash": digest,
         "queue": queue,
         "status": RunStatus.QUEUED,
         "cancel_requested": False,
         "attempts": 0,
         "max_attempts": max_attempts,
-        "progress_step": 0,
-        "progress_total": int(validated.total_steps),  # type: ignore[attr-defined]
+        "progress_x": 0.0,
+        "progress_total": float(validated.progress_total),
         "summary": {},
         "created_at": datetime.now(UTC),
         "updated_at": datetime.now(UTC),

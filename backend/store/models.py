@@ -3,7 +3,19 @@
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    PrimaryKeyConstraint,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from backend.store.vocabulary import Queue, RunStatus
@@ -36,7 +48,7 @@ class Run(Base):
     phenomenon: Mapped[str] = mapped_column(String(64), index=True)
     config: Mapped[dict[str, Any]] = mapped_column(JSON)
     seed: Mapped[int] = mapped_column(Integer)
-    trainer_version: Mapped[str] = mapped_column(String(32))
+    code_version: Mapped[str] = mapped_column(String(32))  # digest of the phenomenon's code (workers/phenomena)
     # sha256 of (phenomenon, config, seed, trainer version): the database makes it unique,
     # so N identical submissions race to one row.
     content_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -49,8 +61,9 @@ class Run(Base):
     device: Mapped[str | None] = mapped_column(String(32))
     lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    progress_step: Mapped[int] = mapped_column(Integer, default=0)
-    progress_total: Mapped[int] = mapped_column(Integer, default=0)
+    progress_x: Mapped[float] = mapped_column(Float, default=0.0)  # on the phenomenon's progress axis
+    progress_total: Mapped[float] = mapped_column(Float, default=0.0)
+    threads: Mapped[int | None] = mapped_column(Integer)  # torch threads of the attempt that trains it
     checkpoint_step: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -62,14 +75,21 @@ class Run(Base):
 
 
 class Metric(Base):
-    """Long format; the primary key makes a resumed run's rewrite of a step a no-op."""
+    """One point of one series: (metric, family member) at x. The primary key makes a resumed run's rewrite
+    of a point a no-op; `seq` numbers a run's points in write order (the live cursor, the resume point)."""
 
     __tablename__ = "metrics"
+    __table_args__ = (
+        PrimaryKeyConstraint("run_id", "name", "member", "x", name="pk_metric_points"),
+        Index("ix_metrics_run_seq", "run_id", "seq"),
+    )
 
-    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
-    name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    step: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    member: Mapped[str] = mapped_column(String(32), default="", server_default="")  # '' for a plain metric
+    x: Mapped[float] = mapped_column(Float)
     value: Mapped[float | None] = mapped_column(Float)  # NULL where the value was not finite
+    seq: Mapped[int] = mapped_column(Integer)
 
 
 class Checkpoint(Base):
@@ -79,6 +99,7 @@ class Checkpoint(Base):
 
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     step: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int | None] = mapped_column(Integer)  # the run's points up to this seq were stored with it
     attempt: Mapped[int] = mapped_column(Integer)
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -60,16 +60,22 @@ class TestDB:
             return cancel_run(session, dispatcher_for(self.url), session.get_one(Run, run_id))
 
     def metrics(self, run_id: str) -> dict[str, list[tuple[int, float | None]]]:
-        """name -> [(step, value)] sorted by step."""
+        """name -> [(step, value)] sorted by step, of the plain metrics (grokking's, on the step axis)."""
         with self.sessions() as session:
             rows = session.execute(
-                select(Metric.name, Metric.step, Metric.value).where(Metric.run_id == run_id)
-                .order_by(Metric.name, Metric.step)
+                select(Metric.name, Metric.x, Metric.value).where(Metric.run_id == run_id, Metric.member == "")
+                .order_by(Metric.name, Metric.x)
             ).all()
         out: dict[str, list[tuple[int, float | None]]] = {}
-        for name, step, value in rows:
-            out.setdefault(name, []).append((step, value))
+        for name, x, value in rows:
+            out.setdefault(name, []).append((int(x), value))
         return out
+
+    def seqs(self, run_id: str) -> list[int]:
+        """Every stored point's seq, in seq order."""
+        with self.sessions() as session:
+            return list(session.execute(select(Metric.seq).where(Metric.run_id == run_id).order_by(Metric.seq))
+                        .scalars())
 
     def metric_count(self, run_id: str) -> int:
         with self.sessions() as session:
@@ -94,7 +100,7 @@ class TestDB:
                 return run
             if time.monotonic() > deadline:
                 raise AssertionError(f"run {run_id}: not {what or 'there'} after {timeout}s: status={run.status} "
-                                     f"attempts={run.attempts} step={run.progress_step} error={run.error}")
+                                     f"attempts={run.attempts} x={run.progress_x} error={run.error}")
             time.sleep(0.05)
 
     def wait_status(self, run_id: str, *statuses: str, timeout: float = 20) -> Run:

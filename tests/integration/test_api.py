@@ -54,7 +54,9 @@ def test_create_fills_defaults_and_second_identical_post_returns_the_same_run(cl
     run = first.json()
     assert run["status"] == "queued" and run["seed"] == 3 and run["attempts"] == 0
     assert run["config"]["p"] == 11 and "weight_decay" in run["config"]  # every field, defaults filled in
-    assert run["progress"] == {"step": 0, "total": 50}
+    assert run["progress"] == {"axis": "step", "label": "step", "symbol": "step", "unit": "", "x": 0, "total": 50}
+    assert run["code_version"] and run["summary"]["claims"] == [] and run["threads"] is None
+    assert run["created_at"].endswith("Z")  # RFC 3339: the time zone is always there (SQLite stores none)
     again = client.post("/api/runs", json={"phenomenon": "grokking", "config": {**TINY, "lr": run["config"]["lr"]},
                                            "seed": 3})
     assert again.status_code == 200 and again.json()["id"] == run["id"]
@@ -121,10 +123,10 @@ def test_cancel_a_queued_run_is_immediate_and_asking_again_requeues_it(client):
 def test_metrics_of_a_new_run_are_empty_and_csv_has_a_header(client):
     run = client.post("/api/runs", json={"phenomenon": "grokking", "config": TINY}).json()
     metrics = client.get(f"/api/runs/{run['id']}/metrics")
-    assert metrics.status_code == 200 and metrics.json() == {"metrics": {}, "last_step": None}
+    assert metrics.status_code == 200 and metrics.json() == {"series": [], "cursor": None, "truncated": False}
     csv = client.get(f"/api/runs/{run['id']}/metrics", params={"format": "csv"})
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
-    assert csv.text.strip() == "step"
+    assert csv.text.strip() == "metric,member,x,value"
     assert client.get(f"/api/runs/{run['id']}/metrics", params={"max_points": 2}).status_code == 422
 
 
@@ -161,9 +163,9 @@ def test_non_finite_knobs_are_422_not_500(client, body, loc):
     assert response.json()["detail"][0]["loc"] == loc
 
 
-@pytest.mark.parametrize("query", ["/api/runs?offset=10000000000000000000000", "/metrics?after_step=1e30",
-                                   "/metrics?after_step=10000000000000000000000",
-                                   "/events?after_step=10000000000000000000000"])
+@pytest.mark.parametrize("query", ["/api/runs?offset=10000000000000000000000", "/metrics?after=1e30",
+                                   "/metrics?after=10000000000000000000000", "/metrics?after=-1",
+                                   "/events?after=10000000000000000000000"])
 def test_out_of_range_integers_in_queries_are_422(client, query):
     if not query.startswith("/api"):
         run = client.post("/api/runs", json={"phenomenon": "grokking", "config": TINY}).json()

@@ -42,39 +42,58 @@ def test_tiny_grokking_run_completes_through_the_api(kind, tmp_path):
         created = httpx.post(f"{base}/api/runs", json={"phenomenon": "grokking", "preset": "tiny"})
         assert created.status_code == 201
         run_id = created.json()["id"]
-        total = created.json()["progress"]["total"]
+        total = int(created.json()["progress"]["total"])
 
         events = sse_events(base, run_id)
         kinds = [name for name, _ in events]
         assert kinds[-1] == "done" and "metrics" in kinds and "run" in kinds
-        streamed = [s for name, data in events if name == "metrics" for s in data["metrics"]["train/acc"]["step"]]
+        streamed = [x for name, data in events if name == "metrics" for series in data["series"]
+                    if series["metric"] == "train/acc" for x in series["x"]]
         assert streamed == list(range(total + 1))  # every step once, in order: none sent twice, none missed
 
         run = wait_for(base, run_id, {"succeeded"})
-        assert run["progress"]["step"] == total and run["attempts"] == 1 and run["device"] == "cpu"
+        assert run["progress"]["x"] == total and run["progress"]["axis"] == "step"
+        assert run["attempts"] == 1 and run["device"] == "cpu" and run["threads"] == 1 and run["code_version"]
         summary = run["summary"]
         assert {t["id"] for t in summary["transitions"]} >= {"memorization"}
-        assert {c["id"] for c in summary["claims"]} and all(
-            c["verdict"] in {"pass", "fail", "not_yet"} for c in summary["claims"])
+        # the tiny preset groks: both claims decided, each with its measured value and the preset it matched
+        assert summary["preset"] == "tiny" and summary["errors"] == []
+        assert [(c["id"], c["verdict"], c["expected"]) for c in summary["claims"]] == [
+            ("late_generalization", "pass", "pass"), ("norm_falls", "pass", "pass")]
+        assert all(c["value"] is not None for c in summary["claims"])
 
         full = httpx.get(f"{base}/api/runs/{run_id}/metrics").json()
-        assert {"train/loss", "train/acc", "val/loss", "val/acc", "weight_norm"} <= set(full["metrics"])
-        steps = full["metrics"]["val/acc"]["step"]
-        assert steps == list(range(steps[0], steps[0] + len(steps)))  # unique and gap-free
-        assert full["last_step"] == steps[-1]
+        by_metric = {s["metric"]: s for s in full["series"]}
+        assert {"train/loss", "train/acc", "val/loss", "val/acc", "weight_norm"} == set(by_metric)
+        assert all(s["member"] is None for s in full["series"])
+        steps = by_metric["val/acc"]["x"]
+        assert steps == list(range(total + 1))  # unique and gap-free
+        assert full["cursor"] == 5 * (total + 1)  # one seq per point, none skipped on an uninterrupted run
+        nothing_new = httpx.get(f"{base}/api/runs/{run_id}/metrics", params={"after": full["cursor"]}).json()
+        assert nothing_new == {"series": [], "cursor": None, "truncated": False}
 
         thin = httpx.get(f"{base}/api/runs/{run_id}/metrics", params={"names": "train/loss", "max_points": 16}).json()
-        assert set(thin["metrics"]) == {"train/loss"}
-        kept = thin["metrics"]["train/loss"]["step"]
+        assert [s["metric"] for s in thin["series"]] == ["train/loss"]
+        kept = thin["series"][0]["x"]
         assert len(kept) <= 16 + 2 + len(summary["transitions"])
-        assert {t["step"] for t in summary["transitions"]} <= set(kept)  # marks stay on the curve
+        assert {t["x"] for t in summary["transitions"]} <= set(kept)  # marks stay on the curve
 
         csv = httpx.get(f"{base}/api/runs/{run_id}/metrics", params={"format": "csv"}).text.splitlines()
-        assert csv[0].startswith("step,") and len(csv) == len(steps) + 1
+        assert csv[0] == "metric,member,x,value" and len(csv) == 5 * len(steps) + 1
 
         snaps = httpx.get(f"{base}/api/runs/{run_id}/snapshots").json()["snapshots"]
         fourier = snaps["embedding_fourier"]
-        assert fourier["steps"] and len(fourier["values"][0]) == fourier["shape"][0]
+        assert fourier["steps"][-1] == total and "values" not in fourier  # the index carries no values
+        one = httpx.get(f"{base}/api/runs/{run_id}/snapshots/embedding_fourier",
+                        params={"step": fourier["steps"][0]}).json()
+        assert one["step"] == fourier["steps"][0] and len(one["values"]) == fourier["shape"][0]
+        history = httpx.get(f"{base}/api/runs/{run_id}/snapshots/embedding_fourier/history").json()
+        assert history["steps"] == fourier["steps"] and len(history["values"]) == len(fourier["steps"])
+        missing = httpx.get(f"{base}/api/runs/{run_id}/snapshots/embedding_fourier", params={"step": 7})
+        assert missing.status_code == 404 and "step 7" in missing.json()["detail"]
+        assert httpx.get(f"{base}/api/runs/{run_id}/snapshots/nope").status_code == 404
+        unknown = httpx.get(f"{base}/api/runs/{run_id}/metrics", params={"names": "train/acc,nope"})
+        assert unknown.status_code == 422 and "nope" in unknown.json()["detail"][0]["msg"]
 
         again = httpx.post(f"{base}/api/runs", json={"phenomenon": "grokking", "preset": "tiny"})
         assert again.status_code == 200 and again.json()["status"] == "succeeded"

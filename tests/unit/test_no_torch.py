@@ -12,9 +12,10 @@ from backend.store.settings import Settings
 from backend.app import create_app
 app = create_app(Settings(data_dir=tempfile.mkdtemp()))
 from backend import catalogue
+from workers.phenomena import load_all
+assert load_all(), "no phenomena found"
 for name in catalogue.names():
-    catalogue.get_spec(name).Config
-assert catalogue.names(), "no phenomena found"
+    catalogue.code_version(name)
 loaded = sorted(m for m in sys.modules if m == "torch" or m.startswith("torch."))
 print("TORCH" if loaded else "NO-TORCH", loaded[:3])
 """

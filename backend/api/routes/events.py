@@ -10,7 +10,7 @@ from sse_starlette.sse import EventSourceResponse, ServerSentEvent
 from backend.api.routes.runs import get_run_or_404, to_public
 from backend.schemas import MAX_STEP
 from backend.services import metrics as service
-from backend.store.curves import read_curves
+from backend.store.curves import read_points
 from backend.store.vocabulary import FINAL_STATUSES
 
 router = APIRouter(prefix="/runs/{run_id}", tags=["events"])
@@ -22,7 +22,8 @@ POLL_SECONDS = 0.25
 async def stream_events(
     run_id: str,
     request: Request,
-    after_step: Annotated[int | None, Query(ge=-1, le=MAX_STEP, description="Send points after this step only.")] = None,
+    after: Annotated[int | None, Query(ge=0, le=MAX_STEP, description="A metrics `cursor`: send only the points "
+                                       "written since.")] = None,
 ) -> EventSourceResponse:
     """Server-sent events: `run` (status, progress, summary) on change, `metrics` (new points), then `done`."""
     factory = request.app.state.session_factory
@@ -31,9 +32,8 @@ async def stream_events(
         # A short transaction per poll: never hold the database (SQLite's write lock) while waiting.
         with factory() as session:
             run = to_public(get_run_or_404(session, run_id)).model_dump(mode="json")
-            curves = read_curves(session, run_id, None, since)
-        points = {name: service.as_series(s, y) for name, (s, y) in curves.items()}
-        return run, {"metrics": points, "last_step": service.last_step(curves)}
+            points, cursor = read_points(session, run_id, None, since)
+        return run, {"series": service.as_series(points), "cursor": cursor}
 
     def check_exists() -> None:
         with factory() as session:
@@ -42,13 +42,13 @@ async def stream_events(
     await to_thread.run_sync(check_exists)  # a 404 before the stream starts, not an error inside it
 
     async def events() -> AsyncIterator[ServerSentEvent]:
-        since, last_seen = after_step, None
+        since, last_seen = after, None
         while True:
             run, new = await to_thread.run_sync(poll, since)
-            if new["last_step"] is not None:
-                since = new["last_step"]
-                yield ServerSentEvent(event="metrics", data=json.dumps(new))
-            fingerprint = (run["status"], run["progress"]["step"], json.dumps(run["summary"], sort_keys=True))
+            if new["cursor"] is not None:
+                since = new["cursor"]
+                yield ServerSentEvent(event="metrics", data=json.dumps(new), id=str(since))
+            fingerprint = (run["status"], run["progress"]["x"], json.dumps(run["summary"], sort_keys=True))
             if fingerprint != last_seen:
                 last_seen = fingerprint
                 yield ServerSentEvent(event="run", data=json.dumps(run))

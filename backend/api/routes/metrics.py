@@ -3,11 +3,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
 
+from backend import catalogue
 from backend.api.deps import SessionDep, SettingsDep
+from backend.api.errors import field_error
 from backend.api.routes.runs import get_run_or_404
-from backend.schemas import MAX_STEP, MetricsPublic, SnapshotsPublic
+from backend.schemas import MAX_STEP, MetricsPublic
 from backend.services import metrics as service
-from backend.store.curves import read_curves
+from backend.store.curves import read_points
 
 router = APIRouter(prefix="/runs/{run_id}", tags=["metrics"])
 
@@ -22,33 +24,36 @@ def get_metrics(
     session: SessionDep,
     settings: SettingsDep,
     names: Annotated[str | None, Query(description="Comma-separated metric names; none: all.")] = None,
-    after_step: Annotated[int | None, Query(ge=-1, le=MAX_STEP, description="Only points after this step.")] = None,
-    max_points: Annotated[int, Query(ge=8, description="Points per metric; capped at PHASELAB_MAX_POINTS.")] = 2000,
+    after: Annotated[int | None, Query(ge=0, le=MAX_STEP, description="A `cursor` from an earlier answer: only "
+                                       "the points written since, of every series.")] = None,
+    max_points: Annotated[int, Query(ge=8, description="Points per series; capped at PHASELAB_MAX_POINTS.")] = 2000,
     format: Literal["json", "csv"] = "json",
 ) -> MetricsPublic | PlainTextResponse:
-    """A run's curves, min/max-downsampled past `max_points`; `format=csv` gives every point."""
+    """A run's curves, one series per (metric, family member), min/max-downsampled past `max_points`;
+    with `after`, only the newer points; `format=csv` gives every point, long format."""
     run = get_run_or_404(session, run_id)
     wanted = [name for name in (names or "").split(",") if name] or None
-    curves = read_curves(session, run.id, wanted, after_step)
+    try:
+        ph = catalogue.get(run.phenomenon)
+    except catalogue.UnknownPhenomenon:
+        ph = None
+    if ph is not None and wanted:
+        unknown = [name for name in wanted if ph.metric(name) is None]
+        if unknown:
+            known = ", ".join(m.name for m in ph.metrics)
+            field_error(("query", "names"), f"Unknown metric {', '.join(unknown)}; {run.phenomenon} logs {known}",
+                        names)
+    points, cursor = read_points(session, run.id, wanted, after)
     if format == "csv":
         return PlainTextResponse(
-            service.to_csv(curves),
+            service.to_csv(points),
             media_type="text/csv",
             headers={"Content-Disposition": f'attachment; filename="phaselab-{run.id}.csv"'},
         )
     cap = min(max_points, settings.max_points)
-    return MetricsPublic.model_validate(
-        {"metrics": service.downsampled(curves, cap, service.marked_steps(run)), "last_step": service.last_step(curves)}
-    )
-
-
-@router.get("/snapshots", responses={404: {"description": "No such run"}})
-def get_snapshots(
-    run_id: str,
-    session: SessionDep,
-    name: str | None = None,
-    max_steps: Annotated[int, Query(ge=1, le=500)] = 200,
-) -> SnapshotsPublic:
-    """Model-internals matrices over time (e.g. the embedding's Fourier power), evenly thinned."""
-    run = get_run_or_404(session, run_id)
-    return SnapshotsPublic.model_validate({"snapshots": service.read_snapshots(session, run.id, name, max_steps)})
+    if after is not None:  # an increment: whole, unless a sleeping tab asks for more than it should draw
+        truncated = any(len(x) > cap for x, _ in points.values())
+        series = service.as_series(points, ph, cap if truncated else None, service.marks_by_axis(run))
+        return MetricsPublic.model_validate({"series": series, "cursor": cursor, "truncated": truncated})
+    series = service.as_series(points, ph, cap, service.marks_by_axis(run))
+    return MetricsPublic.model_validate({"series": series, "cursor": cursor})

@@ -1,3 +1,4 @@
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Query, Response, status
@@ -12,11 +13,36 @@ from backend.services import runs as service
 from backend.store.models import Run
 from backend.store.settings import Settings
 from backend.store.vocabulary import Queue, RunStatus
+from workers.phenomena.contract import STEP, RunSummary
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
 
+def _utc(moment: datetime | None) -> datetime | None:
+    """SQLite hands datetimes back naive; every time Phaselab stores is UTC (RFC 3339 wants the zone)."""
+    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _progress_and_derived(run: Run) -> tuple[Progress, dict[str, float], dict[str, list[float]]]:
+    """Progress on the phenomenon's progress axis, and the values and members its config derives.
+
+    A run whose phenomenon or config no longer loads (the code moved on) still shows, on a plain step axis.
+    """
+    axis, derived, members = STEP, {}, {}
+    try:
+        ph = catalogue.get(run.phenomenon)
+        axis = ph.axis(ph.progress_axis) or STEP
+        config = ph.config.model_validate(run.config)
+        derived, members = ph.derived_values(config), ph.member_values(config)
+    except (catalogue.UnknownPhenomenon, ValidationError):
+        pass
+    progress = Progress(axis=axis.id, label=axis.label, symbol=axis.symbol or axis.id, unit=axis.unit,
+                        x=run.progress_x, total=run.progress_total)
+    return progress, derived, members
+
+
 def to_public(run: Run) -> RunPublic:
+    progress, derived, members = _progress_and_derived(run)
     return RunPublic(
         id=run.id,
         phenomenon=run.phenomenon,
@@ -24,16 +50,20 @@ def to_public(run: Run) -> RunPublic:
         seed=run.seed,
         queue=Queue(run.queue),
         status=RunStatus(run.status),
-        progress=Progress(step=run.progress_step, total=run.progress_total),
+        progress=progress,
         attempts=run.attempts,
         error=run.error,
         device=run.device,
         worker=run.worker,
-        summary=run.summary or {},
-        created_at=run.created_at,
-        started_at=run.started_at,
-        finished_at=run.finished_at,
-        updated_at=run.updated_at,
+        threads=run.threads,
+        code_version=run.code_version,
+        derived=derived,
+        members=members,
+        summary=RunSummary.model_validate(run.summary or {}),
+        created_at=_utc(run.created_at),
+        started_at=_utc(run.started_at),
+        finished_at=_utc(run.finished_at),
+        updated_at=_utc(run.updated_at),
     )
 
 
@@ -79,7 +109,7 @@ def create_run(
     except catalogue.UnknownPhenomenon:
         not_found(f"No phenomenon named {body.phenomenon!r}; see GET /api/phenomena.")
     except service.UnknownPreset:
-        presets = ", ".join(catalogue.get_spec(body.phenomenon).PRESETS)
+        presets = ", ".join(catalogue.get(body.phenomenon).presets)
         field_error(("body", "preset"), f"Unknown preset; choose one of: {presets}", body.preset)
     except ValidationError as exc:
         config_error(exc)
