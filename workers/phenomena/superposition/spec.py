@@ -129,7 +129,7 @@ PRESETS = {
     ),
 }
 
-M = Axis(id="m", label="hidden dimensions m", unit="dims", scale="log")
+M = Axis(id="m", label="hidden dimensions m", scale="log", symbol="m")
 
 METRICS = [
     Metric(name="loss", family="m", role="train", label="training loss (fresh batches)"),
@@ -175,6 +175,10 @@ def derived(config: Config) -> dict[str, float]:
     return {"n_features": float(config.n_features)}
 
 
+def members(config: Config) -> dict[str, list[float]]:
+    return {"m": [float(m) for m in config.widths]}
+
+
 PHENOMENON = Phenomenon(
     name=NAME,
     title=TITLE,
@@ -188,9 +192,10 @@ PHENOMENON = Phenomenon(
     claims=CLAIMS,
     detect=detect,
     axes=(STEP, M),
-    families=(Family(id="m", label="hidden dimensions m", unit="dims", scale="log"),),
+    families=(Family(id="m", label="hidden dimensions m", scale="log"),),
     snapshots=SNAPSHOTS,
     derived=derived,
+    members=members,
     progress_axis="step",
     tags=("interpretability", "scaling laws"),
 )
