@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 TORCH ?= torch==2.13.0
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint chromium screenshot bench clean
+.PHONY: install run test lint chromium screenshot bench science clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ lint: install
 ## test: install what the tests need and run the whole suite (unit, integration on SQLite and PostgreSQL, browser)
 test: install chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## science: train every preset of every phenomenon on 3 seeds; check each claim against its expected verdict
+science: install
+	$(VENV)/bin/phaselab science --seeds 3
 
 screenshot: install chromium
 	$(PY) scripts/screenshot.py

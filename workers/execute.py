@@ -14,7 +14,8 @@ queue) or the reaper (procrastinate) puts the run back, and it resumes from its 
 import logging
 import os
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from typing import Any
 
@@ -82,11 +83,15 @@ def execute_run(
         config = phenomenon.config.model_validate(run.config)  # the stored JSON rebuilds the same Config
         ctx = RunContext(run_id=run_id, attempt=attempt, phenomenon=phenomenon, config=config, device=device,
                          settings=settings, session_factory=session_factory, stop_requested=stop_requested)
-        ctx.writer.report(threads=_torch_threads())
+        # A run keeps the thread count its first attempt had: matmuls split their sums by thread, so a
+        # resumed run on a worker with other threads would drift from the uninterrupted one (~1e-3 in 60 steps).
+        threads = run.threads or _torch_threads()
+        ctx.writer.report(threads=threads)
         ctx.start()
         if os.environ.get(POISON):
             raise RuntimeError(f"injected failure ({POISON})")
-        phenomena.trainer(run.phenomenon).train(config, ctx, run.seed)
+        with _threads(threads):
+            phenomena.trainer(run.phenomenon).train(config, ctx, run.seed)
         ctx.writer.flush()
         if os.environ.get(CRASH_BEFORE_FINISH):
             os._exit(17)
@@ -129,6 +134,18 @@ def _torch_threads() -> int:
     import torch
 
     return torch.get_num_threads()
+
+
+@contextmanager
+def _threads(threads: int) -> Iterator[None]:
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _stale(run_id: str, attempt: int, why: str = "") -> Outcome:

@@ -45,10 +45,14 @@ def default_threads() -> int:
 def prepare_torch(threads: int) -> None:
     """Import torch with `threads` intra-op threads and no OpenMP spin-waiting (workers share cores)."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read once, when torch loads OpenMP
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # what deterministic cuBLAS needs
     import torch
     import torch._dynamo  # noqa: F401  torch.optim imports it on first use (~2 s): pay that now, not in a run
 
     torch.set_num_threads(threads)
+    # Same config, seed, device and threads: the same curves. warn_only: an op without a deterministic
+    # kernel (some CUDA scatter ops) warns instead of failing the run.
+    torch.use_deterministic_algorithms(True, warn_only=True)
 
 
 def run_worker(

@@ -38,6 +38,7 @@ def run_trial(trial: Trial) -> Result:
     from workers.phenomena.contract import evaluate
 
     torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True, warn_only=True)  # as the worker trains (workers/loop.py)
     ph = phenomena.load(trial.phenomenon)
     config = ph.presets[trial.preset].config
     run = MemoryRun(ph)

@@ -120,11 +120,12 @@ def db(request, tmp_path) -> Iterator[TestDB]:
 class Worker:
     """A real `phaselab worker` process (`python -m backend worker`); its output goes to a log file."""
 
-    def __init__(self, url: str, log: Path, queue: str, env: dict[str, str]) -> None:
+    def __init__(self, url: str, log: Path, queue: str, env: dict[str, str], threads: int = 1) -> None:
         self.log = log
         with open(log, "wb") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "backend", "worker", "--queue", queue, "--device", "cpu", "--threads", "1"],
+                [sys.executable, "-m", "backend", "worker", "--queue", queue, "--device", "cpu",
+                 "--threads", str(threads)],
                 cwd=ROOT, env=phaselab_env(url, **{**WORKER_ENV, **env}), stdout=out, stderr=subprocess.STDOUT,
             )
 
@@ -155,11 +156,11 @@ class Worker:
 
 @pytest.fixture
 def workers(db, tmp_path) -> Iterator[Callable[..., Worker]]:
-    """start(queue="cpu", **env) -> Worker; every worker is killed at teardown (before the database goes)."""
+    """start(queue="cpu", threads=1, **env) -> Worker; every worker is killed at teardown (before the database goes)."""
     started: list[Worker] = []
 
-    def start(queue: str = "cpu", **env: str) -> Worker:
-        worker = Worker(db.url, tmp_path / f"worker{len(started)}.log", queue, env)
+    def start(queue: str = "cpu", threads: int = 1, **env: str) -> Worker:
+        worker = Worker(db.url, tmp_path / f"worker{len(started)}.log", queue, env, threads)
         started.append(worker)
         return worker
 

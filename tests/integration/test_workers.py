@@ -42,13 +42,15 @@ def assert_complete(db, run_id: str, steps: int) -> dict[str, list[tuple[int, fl
     return curves
 
 
-def reference(config: dict, seed: int = 0) -> dict[tuple[str, int], float]:
+def reference(config: dict, seed: int = 0, threads: int = 1) -> dict[tuple[str, int], float]:
     """(metric, step) -> value of an uninterrupted in-process run: what an interrupted one must match."""
     import torch
 
-    torch.set_num_threads(1)  # as the workers run
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)  # as the worker that trained it
     run = MemoryRun()
     phenomena.trainer("grokking").train(phenomena.load("grokking").config.model_validate(config), run, seed)
+    torch.set_num_threads(before)
     return {(name, int(x)): value for (name, _), points in run.points.items() for x, value in points.items()}
 
 
@@ -80,18 +82,21 @@ def owner_and_other(pair, run):
 def test_b_sigkill_mid_run_resumes_from_the_checkpoint_on_another_worker(db, workers):
     config = small(1000)
     run_id = db.create(config)
-    pair = workers(), workers()  # both start at once; one takes the run, the other idles
+    # Both start at once; one takes the run, the other idles. Their thread counts differ: the rescuer
+    # must train on with the run's own (a matmul's sums split by thread), or the curves would drift.
+    pair = workers(threads=1), workers(threads=2)
     for worker in pair:
         worker.wait_ready()
     run = db.wait(run_id, lambda r: r.checkpoint_step is not None and r.progress_x > r.checkpoint_step + 20,
-                  what="past a checkpoint")
+                  what="past a checkpoint", timeout=60)
     killed, rescuer = owner_and_other(pair, run)
     killed.signal(signal.SIGKILL)
-    run = db.wait_status(run_id, "succeeded", timeout=30)
+    run = db.wait_status(run_id, "succeeded", timeout=90)
     assert run.attempts == 2 and run.worker.endswith(f":{rescuer.proc.pid}")
     assert "resumes after step" in rescuer.output  # from the checkpoint, not from scratch
+    assert run.threads == (1 if killed is pair[0] else 2)  # the first attempt's count, kept by the second
     curves = assert_complete(db, run_id, 1000)
-    expected = reference(config)
+    expected = reference(config, threads=run.threads)
     assert {(name, s): v for name, points in curves.items() for s, v in points} == expected  # bit for bit
 
 
