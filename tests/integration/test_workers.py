@@ -21,7 +21,7 @@ from workers import phenomena
 from workers.execute import execute_run
 from workers.memory_run import MemoryRun
 from workers.procrastinate_app import reap_once
-from workers.run_context import RunContext
+from workers.run_context import RunContext, SnapshotRejected
 
 pytestmark = pytest.mark.integration
 
@@ -292,3 +292,25 @@ def test_j_the_reaper_gives_a_queued_run_without_a_job_one_and_closes_jobs_of_de
             assert db.jobs(done) == [("failed", "cpu")]
         finally:
             engine.dispose()
+
+
+def test_j_snapshots_are_held_to_their_declared_views_and_caps(db):
+    settings = Settings(database_url=db.url, heartbeat_seconds=60, lease_seconds=120, checkpoint_seconds=60)
+    run_id = db.create(small(10))
+    attempt = claim_by_id(db.sessions, run_id, "test:1", settings.lease_seconds, "cpu")
+    ph = phenomena.load("grokking")
+    cap = ph.snapshots[0].max_values
+    ctx = RunContext(run_id=run_id, attempt=attempt, phenomenon=ph, config=ph.config.model_validate(small(10)),
+                     device="cpu", settings=settings, session_factory=db.sessions)
+    ctx.start()
+    try:
+        ctx.snapshot(0, "embedding_fourier", [0.5] * cap)  # at the cap: fine
+        with pytest.raises(SnapshotRejected, match=f"{cap + 1} values; its view allows {cap}"):
+            ctx.snapshot(1, "embedding_fourier", [0.5] * (cap + 1))
+        with pytest.raises(SnapshotRejected, match="'wtw' is not a view of grokking"):
+            ctx.snapshot(1, "wtw", [[1.0]])
+        ctx.writer.flush()
+    finally:
+        ctx.close()
+    with db.sessions() as session:
+        assert session.query(Snapshot.step).filter(Snapshot.run_id == run_id).all() == [(0,)]
