@@ -3,6 +3,7 @@
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
@@ -90,19 +91,48 @@ def wait_for_run(base: str, run_id: str, timeout: float = 120) -> dict:
     raise AssertionError(f"run {run_id} still {run['status']} after {timeout}s")
 
 
+def query(page) -> dict[str, str]:
+    return {k: v[-1] for k, v in parse_qs(urlparse(page.url).query).items()}
+
+
+def wait_until(page, check, timeout: float = 60):
+    """Poll `check` until truthy; waiting through the page lets Playwright take in its events (page.url)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        page.wait_for_timeout(100)
+    raise AssertionError(f"not true within {timeout}s: {check}")
+
+
 def graph_state(page, css: str) -> dict:
-    """What a dcc.Graph shows: points per trace, the last x of each, and the labels of its shapes
-    (nothing yet: empty lists, so a wait_until can keep polling)."""
+    """What a dcc.Graph shows: points per trace, the last x of each, trace names, the labels and x of its
+    vertical marks, the axes' types and titles, and the names and title of its legend (nothing yet: empty
+    lists, so a wait_until can keep polling)."""
     return page.evaluate(
         """css => { const gd = document.querySelector(css + ' .js-plotly-plot');
-        if (!gd || !gd.data) return {points: [0], last: [null], names: [], marks: [], xtype: null, ytype: null};
+        if (!gd || !gd.data) return {points: [0], last: [null], names: [], marks: [], mark_x: [], xtype: null,
+                                     ytype: null, xtitle: null, legend: [], legend_title: null};
+        const layout = gd.layout || {}, title = a => a && a.title && (a.title.text || '');
+        const shapes = layout.shapes || [];
         return {
             points: gd.data.map(t => (t.x || []).length),
             last: gd.data.map(t => (t.x && t.x.length) ? t.x[t.x.length - 1] : null),
             names: gd.data.map(t => t.name),
-            marks: ((gd.layout && gd.layout.shapes) || []).map(s => (s.label && s.label.text) || ''),
-            xtype: gd.layout.xaxis && gd.layout.xaxis.type,
-            ytype: gd.layout.yaxis && gd.layout.yaxis.type,
+            marks: shapes.map(s => (s.label && s.label.text) || ''),
+            mark_x: shapes.filter(s => s.xref === 'x').map(s => s.x0),
+            xtype: layout.xaxis && layout.xaxis.type,
+            ytype: layout.yaxis && layout.yaxis.type,
+            xtitle: title(layout.xaxis),
+            legend: [...gd.querySelectorAll('.legend .legendtext')].map(e => e.textContent),
+            legend_title: ((gd.querySelector('.legend .legendtitletext') || {}).textContent) || null,
         }; }""",
         css,
     )
+
+
+def svg_texts(page, css: str) -> list[str]:
+    """Every piece of text drawn in the plot of `css` (tick labels, titles, labels of marks and fits)."""
+    return page.evaluate(
+        "css => [...document.querySelectorAll(css + ' .js-plotly-plot svg text')].map(e => e.textContent)", css)

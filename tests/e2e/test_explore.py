@@ -1,15 +1,15 @@
 """End to end in a real browser: knobs ↔ URL, Run, live curves and marks, reopening a link, the other pages."""
 
+import csv
 import re
 import statistics
 import threading
 import time
-from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import graph_state, screenshot, wait_for_run
+from tests.e2e.conftest import graph_state, query, screenshot, wait_for_run, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
 
@@ -24,23 +24,9 @@ def knob(page, name: str):
     return page.locator(f"input[id='{{\"name\":\"{name}\",\"type\":\"explore-knob\"}}']")
 
 
-def query(page) -> dict[str, str]:
-    return {k: v[-1] for k, v in parse_qs(urlparse(page.url).query).items()}
-
-
-def wait_until(page, check, timeout: float = 60):
-    """Poll `check` until truthy; waiting through the page lets Playwright take in its events (page.url)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        page.wait_for_timeout(100)
-    raise AssertionError(f"not true within {timeout}s: {check}")
-
-
 def test_knobs_live_run_and_reopening_the_link(server, new_page, console):
-    preset = httpx.get(f"{server}/api/phenomena/grokking").json()["presets"]["tiny"]
+    spec = httpx.get(f"{server}/api/phenomena/grokking").json()
+    preset, labels = spec["presets"]["tiny"], {m["name"]: m["label"] for m in spec["metrics"]}
     page = new_page()
     page.goto(f"{server}/explore/grokking?preset=tiny")
     assert knob(page, "p").input_value() == str(preset["p"])  # the preset's value, restored from the URL
@@ -64,7 +50,7 @@ def test_knobs_live_run_and_reopening_the_link(server, new_page, console):
     run = wait_for_run(server, run_id)
     assert run["config"]["p"] == 23 and run["config"]["steps"] == STEPS
     final = graph_state(page, ".chart-accuracy")
-    assert final["last"][0] == STEPS and final["names"] == ["train/acc", "val/acc"]
+    assert final["last"][0] == STEPS and final["names"] == [labels["train/acc"], labels["val/acc"]]
     assert graph_state(page, ".chart-loss")["ytype"] == "log"
     assert page.locator(".claim").count() == len(run["summary"]["claims"]) >= 1
     latency, shown = api_seen.stop()
@@ -105,7 +91,8 @@ def test_knobs_live_run_and_reopening_the_link(server, new_page, console):
 
 
 class _watch_api_points:
-    """Polls the API beside the browser: when did each step become readable, and when did the chart show it?
+    """Polls the API beside the browser (GET .../metrics?after=<cursor>): when did each step become readable,
+    and when did the chart show it?
 
     Both clocks are this machine's wall clock (time.time in Python, Date.now in the page)."""
 
@@ -127,12 +114,13 @@ class _watch_api_points:
         with httpx.Client(base_url=self.base, timeout=5) as http:
             after = None
             while not self._stop.is_set():
-                params = {"names": "train/acc", "max_points": 100_000, **({"after_step": after} if after else {})}
+                params = {"names": "train/acc", "max_points": 100_000, **({"after": after} if after is not None else {})}
                 body = http.get(f"/api/runs/{run_id}/metrics", params=params).json()
                 now = time.time()
-                for step in body["metrics"].get("train/acc", {}).get("step", []):
-                    self.api_times.setdefault(step, now)
-                after = body["last_step"] if body["last_step"] is not None else after
+                for series in body["series"]:
+                    for step in series["x"]:
+                        self.api_times.setdefault(step, now)
+                after = body["cursor"] if body["cursor"] is not None else after
                 time.sleep(0.05)
 
     def stop(self) -> tuple[list[float], list[int]]:
@@ -158,7 +146,8 @@ def test_cancel_stops_a_running_run(server, new_page, console):
     page.locator(".run-status", has_text="cancelled").wait_for(timeout=30_000)
     assert page.get_by_role("button", name="Cancel").is_disabled()
     run = httpx.get(f"{server}/api/runs/{query(page)['run']}").json()
-    assert run["status"] == "cancelled" and run["progress"]["step"] < 50_000
+    assert run["status"] == "cancelled" and run["progress"]["axis"] == "step"
+    assert run["progress"]["x"] < run["progress"]["total"] == 50_000
     console.assert_clean()
 
 
@@ -189,8 +178,9 @@ def test_run_page_shows_a_stored_run_read_only(server, two_runs, new_page, conso
     assert page.locator("a.csv-link").get_attribute("href") == f"/api/runs/{run_id}/metrics?format=csv"
     fork = page.locator("a.fork-link").get_attribute("href")
     assert fork.startswith("/explore/grokking?") and f"run={run_id}" in fork and "p=23" in fork
-    csv = httpx.get(server + page.locator("a.csv-link").get_attribute("href")).text.splitlines()
-    assert csv[0].startswith("step,") and csv[-1].startswith("200,")
+    rows = list(csv.DictReader(httpx.get(server + page.locator("a.csv-link").get_attribute("href")).text.splitlines()))
+    assert list(rows[0]) == ["metric", "member", "x", "value"]  # long format, one row per point
+    assert max(float(row["x"]) for row in rows if row["metric"] == "train/acc") == 200
     page.wait_for_function("() => document.querySelector('.snapshot-embedding_fourier .js-plotly-plot')"
                            " && document.querySelector('.snapshot-embedding_fourier .js-plotly-plot').data.length")
     screenshot(page, "run-page")
