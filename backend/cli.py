@@ -138,7 +138,16 @@ def science(
     if not todo:
         raise typer.BadParameter(f"no preset named {', '.join(preset or [])}", param_hint="--preset")
     typer.echo(f"phaselab science: {len(todo)} trainings, {jobs} at a time...")
-    rows = runner.rows(runner.run_all(todo, jobs))
+    done = 0
+
+    def progress(_i: int, result: "runner.Result") -> None:
+        nonlocal done
+        done += 1
+        t = result.trial
+        verdicts = ", ".join(f"{c.id} {c.verdict}" for c in result.summary.claims)
+        typer.echo(f"  [{done}/{len(todo)}] {t.phenomenon}/{t.preset} seed {t.seed}: {result.seconds:.1f} s; {verdicts}")
+
+    rows = runner.rows(runner.run_all(todo, jobs, progress))
     runner.print_table(rows)
     if markdown:
         typer.echo(runner.markdown(rows))

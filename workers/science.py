@@ -7,8 +7,8 @@ Each (phenomenon, preset, seed) trains in a fresh process with one torch thread 
 
 import os
 import time
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 
 from workers.phenomena.contract import ClaimOutcome, RunSummary
@@ -59,12 +59,22 @@ def trials(names: Iterable[str], seeds: int, presets: Sequence[str] = ()) -> lis
     return found
 
 
-def run_all(todo: Sequence[Trial], jobs: int) -> list[Result]:
-    """Longest-looking first would be nicer; trials are few, so in catalogue order, `jobs` processes at once."""
+def run_all(todo: Sequence[Trial], jobs: int, progress: Callable[[int, Result], None] | None = None) -> list[Result]:
+    """Every trial, `jobs` processes at once, in catalogue order; `progress(i, result)` as each one ends."""
+    results: list[Result | None] = [None] * len(todo)
     if jobs <= 1:
-        return [run_trial(trial) for trial in todo]
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(run_trial, todo))
+        for i, trial in enumerate(todo):
+            results[i] = run_trial(trial)
+            if progress:
+                progress(i, results[i])  # type: ignore[arg-type]
+    else:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures = {pool.submit(run_trial, trial): i for i, trial in enumerate(todo)}
+            for future in as_completed(futures):
+                results[futures[future]] = future.result()
+                if progress:
+                    progress(futures[future], future.result())
+    return [r for r in results if r is not None]
 
 
 @dataclass(frozen=True)
