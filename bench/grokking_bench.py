@@ -4,9 +4,9 @@
 
 What each contender does per step (default preset: p = 97, "+", train_frac 0.5, full batch):
 
-- phaselab   `workers.phenomena.grokking.train.train` with an in-memory context that behaves like the
-             real one minus the database: every metric kept in lists, snapshots copied, a checkpoint
-             (torch.save to memory) every 5 s. Forward on train, forward on val (no grad), five metrics
+- phaselab   `workers.phenomena.grokking.train.train` with `workers.memory_run.MemoryRun`, the in-memory
+             context that behaves like the real one minus the database: every point kept, snapshots copied
+             (and held to their cap), a checkpoint (torch.save with the RNG states, to memory) every 5 s. Forward on train, forward on val (no grad), five metrics
              → Python floats, log; backward, AdamW step. Timed from its first logged step to its last
              (data and model set-up excluded).
 - bare       the same model, data and optimizer in a plain loop that computes the same five metrics as
@@ -22,66 +22,47 @@ the whole default preset runs once through the trainer, for the time to grok.
 """
 
 import argparse
-import io
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
-from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from backend.store.vocabulary import Device
-from workers.phenomena.contract import Curves
-from workers.phenomena.grokking import spec
+from workers import phenomena
+from workers.memory_run import MemoryRun
+from workers.phenomena.contract import evaluate
 from workers.phenomena.grokking.data import Split, make_split
 from workers.phenomena.grokking.model import ModularMLP
+from workers.phenomena.grokking.spec import Config
 from workers.phenomena.grokking.train import BETA1, train
 
+GROKKING = phenomena.load("grokking")
 
-class MemoryRun:
-    """The real RunContext's work without a database: keep everything, checkpoint every 5 s."""
 
-    device = Device.CPU
+class TimedRun(MemoryRun):
+    """The in-memory RunContext (workers.memory_run) that also notes this process's CPU time at each step,
+    and checkpoints every 5 s as the worker's context does by default."""
+
     checkpoint_seconds = 5.0
 
     def __init__(self) -> None:
-        self.metrics: dict[str, tuple[list[int], list[float]]] = defaultdict(lambda: ([], []))
-        self.snapshots: list[tuple[int, str, np.ndarray]] = []
-        self.logged_at: dict[int, float] = {}  # step → wall clock (perf_counter)
-        self.cpu_at: dict[int, float] = {}  # step → this process's CPU time (process_time)
-        self.checkpoints = 0
+        super().__init__(GROKKING)
+        self.cpu_at: dict[float, float] = {}  # step -> this process's CPU time (process_time)
         self._last_checkpoint = time.perf_counter()
 
-    def log(self, step: int, values: Mapping[str, float]) -> None:
-        for name, value in values.items():
-            xs, ys = self.metrics[name]
-            xs.append(step)
-            ys.append(float(value))
-        self.logged_at[step] = time.perf_counter()
-        self.cpu_at[step] = time.process_time()
-
-    def snapshot(self, step: int, name: str, array: Any) -> None:
-        self.snapshots.append((step, name, np.asarray(array, dtype=float).copy()))
-
-    def should_stop(self) -> bool:
-        return False
+    def log(self, x: float, values: Mapping[str, float], member: float | None = None) -> None:
+        super().log(x, values, member)
+        self.cpu_at.setdefault(float(x), time.process_time())
 
     def checkpoint_due(self) -> bool:
         return time.perf_counter() - self._last_checkpoint >= self.checkpoint_seconds
 
-    def checkpoint(self, step: int, state: dict[str, Any]) -> None:
-        torch.save(state, io.BytesIO())
-        self.checkpoints += 1
+    def checkpoint(self, step: int, state: dict) -> None:
+        super().checkpoint(step, state)
         self._last_checkpoint = time.perf_counter()
-
-    def restore(self) -> None:
-        return None
-
-    def curves(self) -> Curves:
-        return {name: (np.array(xs, dtype=float), np.array(ys)) for name, (xs, ys) in self.metrics.items()}
 
 
 class TextbookMLP(nn.Module):
@@ -100,7 +81,7 @@ class TextbookMLP(nn.Module):
 Rate = tuple[float, float]  # (steps per wall-clock second, steps per CPU second of this process)
 
 
-def bare_loop(model: nn.Module, split: Split, config: spec.Config, steps: int, with_metrics: bool) -> Rate:
+def bare_loop(model: nn.Module, split: Split, config: Config, steps: int, with_metrics: bool) -> Rate:
     """Steps/s of a plain full-batch AdamW loop."""
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay, betas=(BETA1, config.beta2)
@@ -137,11 +118,11 @@ def timed(step: Callable[[], None], steps: int, warmup: int = 5) -> Rate:
     return steps / (time.perf_counter() - wall), steps / (time.process_time() - cpu)
 
 
-def trainer_rate(config: spec.Config, seed: int) -> Rate:
+def trainer_rate(config: Config, seed: int) -> Rate:
     """Steps/s of `train` between its first and its last logged step."""
-    run = MemoryRun()
+    run = TimedRun()
     train(config, run, seed)
-    last = config.steps
+    last = float(config.steps)
     return last / (run.logged_at[last] - run.logged_at[0]), last / (run.cpu_at[last] - run.cpu_at[0])
 
 
@@ -153,7 +134,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    config = spec.PRESETS["default"]
+    config: Config = GROKKING.presets["default"].config
     print(f"default preset {config.model_dump()}, {args.threads} thread(s), torch {torch.__version__}")
     split = make_split(
         config.p,
@@ -193,23 +174,25 @@ def main() -> None:
         "(steps/CPU-s counts only this process's CPU time: a fairer comparison when other processes share the cores)"
     )
 
-    run = MemoryRun()
+    run = TimedRun()
     started = time.perf_counter()
     train(config, run, args.seed)
     elapsed = time.perf_counter() - started
-    marks = {t.id: t.step for t in spec.detect(run.curves(), config)}
+    summary = evaluate(GROKKING, run.curves(finished=True), config)
+    marks = {t.id: t.x for t in summary.transitions}
     print(
         f"\nphaselab, whole default preset: {config.steps} steps in {elapsed:.1f} s "
-        f"({config.steps / elapsed:.1f} steps/s), {run.checkpoints} checkpoints, {len(run.snapshots)} snapshots"
+        f"({config.steps / elapsed:.1f} steps/s), {len(run.checkpoints)} checkpoints, {len(run.snapshots)} snapshots"
     )
+    verdicts = ", ".join(f"{c.id} {c.verdict}" for c in summary.claims)
     if "grokking" in marks:
         grok = marks["grokking"]
         print(
-            f"memorized at step {marks.get('memorization')}; grokked at step {grok}, "
-            f"{run.logged_at[grok] - started:.1f} s after train() was called"
+            f"memorized at step {marks.get('memorization', float('nan')):g}; grokked at step {grok:g}, "
+            f"{run.logged_at[grok] - started:.1f} s after train() was called; claims: {verdicts}"
         )
     else:
-        print(f"did not grok within {config.steps} steps: {marks}")
+        print(f"did not grok within {config.steps} steps: {marks}; claims: {verdicts}")
 
 
 if __name__ == "__main__":

@@ -46,9 +46,10 @@ def rows_per_second(url: str, batch: int, rows: int, seed: int) -> float:
                         lease_seconds=7200, checkpoint_seconds=3600)
     attempt = claim_by_id(sessions, run.id, "bench:1", settings.lease_seconds, Device.CPU)
     assert attempt is not None
-    spec = phenomena.spec("grokking")
-    ctx = RunContext(run_id=run.id, attempt=attempt, spec=spec, config=spec.Config.model_validate(config),
-                     device=Device.CPU, settings=settings, session_factory=sessions)
+    grokking = phenomena.load("grokking")
+    ctx = RunContext(run_id=run.id, attempt=attempt, phenomenon=grokking,
+                     config=grokking.config.model_validate(config), device=Device.CPU, settings=settings,
+                     session_factory=sessions)
     ctx.start()
     try:
         start = time.perf_counter()
