@@ -55,6 +55,9 @@ class RunView:
     def chart(self, chart_id: str | Any = ALL) -> dict[str, Any]:
         return {"type": self._id("chart"), "chart": chart_id}
 
+    def legend(self, chart_id: str | Any = ALL) -> dict[str, Any]:  # a chart card's legend (HTML)
+        return {"type": self._id("legend"), "chart": chart_id}
+
     def snapshot(self, name: str | Any = ALL) -> dict[str, Any]:
         return {"type": self._id("snapshot"), "name": name}
 

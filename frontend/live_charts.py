@@ -5,8 +5,9 @@ injected, so it is tested without Dash or a server.
 A tick asks GET /api/runs/{id}/metrics for the points written since the opaque `cursor` of the previous
 answer (`after=`), of every series of every chart. Then, per chart:
 
-- a "lines" chart without a fit: new points of traces already drawn are appended with a Patch (and a
-  baseline's end label moved to its new end); marks are re-set when the run's transitions change;
+- a "lines" chart without a fit: new points of traces already drawn are appended with a Patch (and the
+  ticks of a log axis, and a log value axis' floor, follow the points' span); marks are re-set when the
+  run's transitions change;
 - a series seen for the first time (a family member, a metric's first points): the chart is drawn again;
 - band, heatmap and scatter charts, and charts with a fit, depend on all their points at once: drawn again
   when anything of theirs changed, at most once every REDRAW_S (the cost is a downsampled fetch of their
@@ -30,6 +31,7 @@ from frontend.figures import series as ser
 from frontend.figures import spec as specs
 from frontend.figures.chart import chart_figure, chart_metrics, extendable
 from frontend.figures.fit import chart_fit
+from frontend.figures.frame import axis_fit, axis_spans, positive_span
 from frontend.figures.marks import marks_key, marks_layout
 from frontend.run_panels import ACTIVE
 
@@ -63,8 +65,8 @@ def draw(chart: Chart, spec: specs.Spec, run: Run | None, series: Sequence[ser.S
     keys = [str(trace.get("meta") or "") for trace in figure["data"]]
     state = {
         "last": {ser.key(i["metric"], i.get("member")): [i["x"][-1], len(i["x"])] for i in mine},
-        "index": {key: n for n, key in enumerate(keys) if key and not key.startswith("end|")},
-        "ends": {key[len("end|"):]: n for n, key in enumerate(keys) if key.startswith("end|")},
+        "index": {key: n for n, key in enumerate(keys) if key},
+        "axes": axis_spans(figure["layout"], figure["data"]),
         "marks": marks_key(chart, run),
         "fit": chart_fit(chart, run),
         "span": list(ser.x_span(mine) or ()),
@@ -105,11 +107,17 @@ def extend(chart: Chart, spec: specs.Spec, run: Run, state: dict[str, Any], new:
         state["last"][key] = [item["x"][-1], state["last"][key][1] + len(item["x"])]
         span = state["span"] or [item["x"][0], item["x"][-1]]
         state["span"] = [min(span[0], min(item["x"])), max(span[1], max(item["x"]))]
-        end = ser.last_point(item)
-        if key in state["ends"] and end is not None:
-            patch["data"][state["ends"][key]]["x"] = [end[0]]
-            patch["data"][state["ends"][key]]["y"] = [end[1]]
         changed = True
+    for name, span in state["axes"].items():  # a log axis' ticks (and a value axis' floor) follow the points
+        grown = positive_span((v for item in new.values() for v in item["x" if name == "xaxis" else "value"]), span)
+        if grown != span:
+            before, after = axis_fit(name, span), axis_fit(name, grown)
+            for prop in before.keys() - after.keys():
+                del patch["layout"][name][prop]
+            for prop, value in after.items():
+                if value != before.get(prop):
+                    patch["layout"][name][prop] = value
+            state["axes"][name] = grown
     marks = marks_key(chart, run)
     if marks != state["marks"]:
         span = x_range(chart, spec, run) or (tuple(state["span"]) if state["span"] else None)

@@ -98,7 +98,7 @@ def claim_row(claim: Mapping[str, Any], result: Mapping[str, Any]) -> Any:
     value = measured(result.get("value"), result.get("interval"), result.get("unit") or claim.get("unit", ""))
     line: list[Any] = [dmc.Text(look.word, span=True, fw=600, c=look.color, className="claim-verdict")]
     if value:
-        line += [" · ", dmc.Text(value, span=True, ff="monospace", className="claim-value")]
+        line += [" · ", dmc.Text(value, span=True, fw=500, className="claim-value")]
     if result.get("detail"):
         line.append(f" — {result['detail']}")
     body: list[Any] = [dmc.Text(result.get("text") or claim["text"], size="sm"), dmc.Text(line, size="xs", c="dimmed")]

@@ -65,23 +65,25 @@ def status_card(ids: RunView) -> dmc.Card:
 def chart_cards(ids: RunView, spec: dict[str, Any]) -> list[Any]:
     """A card per chart and per snapshot view: its title and legend in HTML, the plot, its caption; a matrix
     view also gets a slider over its stored steps."""
-    charts = [_card(c["title"], legend_items(c, spec), [
+    charts = [_card(c["title"], dmc.Group(legend_items(c, spec), gap="sm", id=ids.legend(c["id"])), [
         dcc.Graph(id=ids.chart(c["id"]), figure=chart_figure(c, spec, []), config=GRAPH_CONFIG,
                   className=f"chart-{c['id']}"),
         *([dmc.Text(c["caption"], size="xs", c="dimmed", px=8, pb=4)] if c.get("caption") else []),
     ]) for c in spec["charts"]]
-    snaps = [_card(v["title"], [], [
+    snaps = [_card(v["title"], None, [
         dcc.Graph(id=ids.snapshot(v["name"]), figure=snapshot_figure(v, None), config=GRAPH_CONFIG,
                   className=f"snapshot-{v['name']}"),
         *([dmc.Slider(id=ids.slider(v["name"]), min=0, max=0, value=0, step=1, label=None, size="sm",
-                      disabled=True, updatemode="mouseup", px=12, mb="lg", className=f"slider-{v['name']}")]
+                      disabled=True, updatemode="mouseup", px=28, mb="lg", className=f"slider-{v['name']}")]
           if v.get("kind") == "matrix" else []),
     ]) for v in spec.get("snapshots", [])]
     return charts + snaps
 
 
-def legend_items(chart: dict[str, Any], spec: dict[str, Any]) -> list[Any]:
-    """Plain metrics and baselines (a family's members are named in the plot's own legend)."""
+def legend_items(chart: dict[str, Any], spec: dict[str, Any], drawn: set[str] | None = None) -> list[Any]:
+    """Plain metrics and baselines (a family's members are named in the plot's own legend). `drawn`: the
+    metrics the chart's figure draws, once it has points; a baseline it does not draw (the minimum-norm curve
+    of a run without a ridge) is not listed."""
     kind = chart.get("kind", "lines")
     families = [name for name in chart["metrics"] if specs.family(spec, name)]
     items = []
@@ -96,8 +98,17 @@ def legend_items(chart: dict[str, Any], spec: dict[str, Any]) -> list[Any]:
                 items.append(legend_item(specs.label(spec, name), metric_color(spec, name)))
             elif len(families) > 1:
                 items.append(legend_item(specs.label(spec, name), MUTED, DASHES[families.index(name) % len(DASHES)]))
-    items += [legend_item(specs.label(spec, name), BASELINE, "dash") for name in chart.get("baselines", [])]
+    items += [legend_item(specs.label(spec, name), BASELINE, "dash") for name in chart.get("baselines", [])
+              if drawn is None or name in drawn]
     return items
+
+
+def drawn_metrics(figure: Any) -> set[str] | None:
+    """The metrics a whole figure draws points of (None: none yet, or not a whole figure)."""
+    if not isinstance(figure, dict):
+        return None
+    drawn = {str(trace.get("meta") or "").split("|")[0] for trace in figure.get("data", []) if trace.get("x")}
+    return drawn or None
 
 
 def legend_item(text: str, color: str, dash: str = "solid") -> Any:
@@ -107,10 +118,9 @@ def legend_item(text: str, color: str, dash: str = "solid") -> Any:
                     className="legend-item")
 
 
-def _card(title: str, legend: list[Any], body: list[Any]) -> dmc.Card:
+def _card(title: str, legend: Any, body: list[Any]) -> dmc.Card:
     return dmc.Card([
-        dmc.Group([dmc.Text(title, fw=600, size="sm"), dmc.Group(legend, gap="sm")], justify="space-between",
-                  gap="xs", px=8, pt=4),
+        dmc.Group([dmc.Text(title, fw=600, size="sm"), legend], justify="space-between", gap="xs", px=8, pt=4),
         *body,
     ], withBorder=True, radius="md", padding=6)
 
@@ -130,6 +140,7 @@ def register(app: Dash, ids: RunView) -> None:
         Output(ids.cursor, "data"),
         Output(ids.live, "data"),
         Output(ids.tick, "disabled"),
+        Output(ids.legend(), "children"),
         Input(ids.run, "data"),
         Input(ids.tick, "n_intervals"),
         State(ids.cursor, "data"),
@@ -140,9 +151,11 @@ def register(app: Dash, ids: RunView) -> None:
     )
     def follow_run(run_ref, _n_intervals, cursor, spec):
         charts = _by(spec["charts"], "id", [o["id"]["chart"] for o in ctx.outputs_list[0]])
+        legends = _by(spec["charts"], "id", [o["id"]["chart"] for o in ctx.outputs_list[4]])
         run_id = (run_ref or {}).get("id")
         if not run_id:
-            return [chart_figure(c, spec, []) for c in charts], None, None, True
+            return [chart_figure(c, spec, []) for c in charts], None, None, True, \
+                [legend_items(c, spec) for c in legends]
         client = api()
         try:
             run = client.run(run_id)
@@ -152,8 +165,13 @@ def register(app: Dash, ids: RunView) -> None:
                 time.time(), restart=ctx.triggered_id == ids.run)
         except ApiError as exc:
             # A run that is not there stops the ticks; anything else (the API restarting) is tried again.
-            return [no_update] * len(charts), cursor, {"error": str(exc), "status": exc.status}, exc.status == 404
-        return figures, new_cursor, {"run": run}, run["status"] not in ACTIVE
+            return [no_update] * len(charts), cursor, {"error": str(exc), "status": exc.status}, \
+                exc.status == 404, [no_update] * len(legends)
+        # A legend follows its chart when the chart is drawn whole (a Patch adds points, never a curve).
+        drawn = {c["id"]: figure for c, figure in zip(charts, figures, strict=True) if isinstance(figure, dict)}
+        legend = [legend_items(c, spec, drawn_metrics(drawn[c["id"]])) if c["id"] in drawn else no_update
+                  for c in legends]
+        return figures, new_cursor, {"run": run}, run["status"] not in ACTIVE, legend
 
     @app.callback(
         Output(ids.status, "children"),

@@ -11,7 +11,7 @@ from typing import Any
 from frontend.figures import series as ser
 from frontend.figures import spec as specs
 from frontend.figures.colors import metric_color, rgba
-from frontend.figures.fit import fit_traces
+from frontend.figures.fit import fit_annotations, fit_traces
 from frontend.figures.frame import HEIGHT, frame, tick_axes, waiting
 from frontend.figures.marks import marks_layout
 from frontend.figures.theme import Figure
@@ -97,6 +97,7 @@ def band_figure(
     if x_range is not None and not log_x:
         layout["xaxis"]["range"] = list(x_range)
     layout.update(marks_layout(chart, spec, run, height, x_range or ser.x_span(series), log_x))
+    layout["annotations"] += fit_annotations(chart, run)
     if not data:
         waiting(layout, keep_x_ticks=x_range is not None)
     return {"data": data, "layout": layout}

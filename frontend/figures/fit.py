@@ -1,5 +1,6 @@
 """A fitted power law on a chart: y = prefactor · x^slope over the x range it was fitted on, labelled with its
-slope and 95 % interval. The fit is the worker's (summary.fits[chart id]); the browser never fits.
+slope and 95 % interval in a corner of the plot. The fit is the worker's (summary.fits[chart id]); the browser
+never fits.
 
     fit: {"metric", "slope", "prefactor", "interval": [lo, hi], "x_min", "x_max", "n_points", "r2", "method"}
 """
@@ -37,7 +38,7 @@ def fit_xs(x_min: float, x_max: float, log_x: bool, log_y: bool) -> list[float]:
 
 
 def fit_traces(chart: Mapping[str, Any], run: Mapping[str, Any] | None, log_x: bool) -> list[dict[str, Any]]:
-    """The fitted line, its label at its right end (below the line where it falls, above where it rises)."""
+    """The fitted line over the range it was fitted on (its label: `fit_annotations`)."""
     fit = chart_fit(chart, run)
     if not fit or fit.get("x_min") is None or fit.get("x_max") is None:
         return []
@@ -45,12 +46,25 @@ def fit_traces(chart: Mapping[str, Any], run: Mapping[str, Any] | None, log_x: b
     if any(x <= 0 for x in xs) and fit["slope"] < 0:
         return []
     ys = [fit["prefactor"] * x ** fit["slope"] for x in xs]
-    label = fit_label(fit)
+    name = chart["fit"].get("label") or "fit"
     return [{
-        "type": "scatter", "mode": "lines+text", "meta": "fit", "name": chart["fit"].get("label") or "fit",
-        "x": xs, "y": ys, "text": [""] * (len(xs) - 1) + [label],
-        "textposition": "bottom left" if fit["slope"] < 0 else "top left",
-        "textfont": {"size": 11, "color": FIT}, "cliponaxis": False,
+        "type": "scatter", "mode": "lines", "meta": "fit", "name": name, "x": xs, "y": ys,
         "line": {"color": FIT, "width": 1.5}, "opacity": 0.85, "showlegend": False,
-        "hovertemplate": f"{chart['fit'].get('label') or 'fit'}: {label}<extra></extra>",
+        "hovertemplate": f"{name}: {fit_label(fit)}<extra></extra>",
+    }]
+
+
+def fit_annotations(chart: Mapping[str, Any], run: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """The fit's label, "power-law fit: slope −1.07 [−1.35, −0.79]", in the corner of the plot the data leave
+    empty: bottom left under a falling curve, top left over a rising one (at the line's end it sat on the
+    data, which end where the fit does)."""
+    fit = chart_fit(chart, run)
+    if not fit or fit.get("slope") is None:
+        return []
+    falling = fit["slope"] < 0
+    return [{
+        "text": f"{chart['fit'].get('label') or 'fit'}: {fit_label(fit)}", "showarrow": False,
+        "xref": "paper", "yref": "paper", "x": 0.02, "y": 0.03 if falling else 0.97, "xanchor": "left",
+        "yanchor": "bottom" if falling else "top", "font": {"size": 11, "color": FIT},
+        "bgcolor": "rgba(255,255,255,0.85)", "borderpad": 2,
     }]

@@ -2,11 +2,12 @@
 the plot where mark labels sit, the legend of a family, and the placeholder of a chart with no data yet."""
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from frontend.figures import spec as specs
 from frontend.figures.theme import MUTED, axis, base_layout
+from frontend.numbers import number
 
 # The top margin is a strip for the labels of the marks, two staggered rows, so a label never sits on a
 # curve. Always there, so marks that appear during a run move nothing. The chart's title and legend are
@@ -29,27 +30,102 @@ def frame(chart: Mapping[str, Any], spec: specs.Spec, height: int = HEIGHT, x_ti
     return layout
 
 
-def log_ticks(values: Sequence[float | None]) -> dict[str, Any]:
-    """Labels at 1, 2, 5 × 10^k over a few decades; plotly's own choice when the data spans many
-    (its default labels every digit over two decades, and a 1-2-5 rule over thirty is a wall of text)."""
-    positive = [v for v in values if v is not None and v > 0]
-    if not positive or math.log10(max(positive) / min(positive)) > 3:
-        return {}
-    return {"dtick": "D2"}
+MAX_DECADES = 8  # a log value axis shows at most this many decades below its largest value
+LABELLED_DECADES = 3  # up to this span, ticks at 1-2-5 × 10^k labelled in plain numbers; beyond, powers of ten
+SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+Span = list[float]  # [smallest positive value, largest value] along a log axis
 
 
-def tick_axes(layout: dict[str, Any], data: Sequence[Mapping[str, Any]]) -> None:
-    """1-2-5 ticks on the log axes of a line-like chart, from its traces' points."""
-    for name in ("xaxis", "yaxis"):
-        if layout[name].get("type") == "log":
-            values = [v for trace in data for v in trace.get(name[0], []) if isinstance(v, int | float)]
-            layout[name].update(log_ticks(values))
+def positive_span(values: Iterable[Any], span: Sequence[float] | None = None) -> Span | None:
+    """[smallest positive, largest] of `values` (numbers only), widened by an earlier `span`."""
+    positive = [float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool) and v > 0
+                and math.isfinite(v)]
+    if span:
+        positive += list(span)
+    return [min(positive), max(positive)] if positive else None
+
+
+def tick_values(lo: float, hi: float, most: int) -> list[float]:
+    """Ticks at m × 10^k from just below lo to just above hi, with the densest of the mantissa sets (1-2-5;
+    1-2-3-5; 1-2-3-4-5-6-8; every digit) that puts at most `most` ticks between lo and hi."""
+    def ticks(mantissas: Sequence[int]) -> list[float]:
+        found = [float(f"{m}e{k}") for k in range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1)
+                 for m in mantissas]
+        below = max([t for t in found if t <= lo], default=lo)
+        above = min([t for t in found if t >= hi], default=hi)
+        return [t for t in found if below <= t <= above]
+
+    for mantissas in (range(1, 10), (1, 2, 3, 4, 5, 6, 8), (1, 2, 3, 5)):
+        found = ticks(mantissas)
+        if sum(lo <= t <= hi for t in found) <= most:
+            return found
+    return ticks((1, 2, 5))
+
+
+def tick_text(value: float) -> str:
+    """A tick of a log axis: 0.0002, 50, 2,000, and 2·10⁻⁵ where decimals would run long."""
+    exponent = math.floor(math.log10(value) + 1e-9)
+    if -4 <= exponent < 7:
+        return number(value) if exponent >= 0 else f"{value:.{-exponent}f}"
+    mantissa = round(value / 10**exponent, 6)
+    power = f"10{str(exponent).translate(SUPERSCRIPT)}"
+    return power if mantissa == 1 else f"{number(mantissa)}·{power}"
+
+
+def log_axis_fit(span: Sequence[float] | None, cap: bool = False, most: int = 7) -> dict[str, Any]:
+    """Range and ticks of a log axis whose positive values span `span`. `cap`: a value axis shows at most
+    MAX_DECADES below its largest value: a train error of 1e-30 (an exact fit, in floating point) would
+    otherwise squash the curves that matter into a sliver; below that floor a curve leaves the plot at its
+    bottom edge. Keys it leaves out stay plotly's defaults (a null `range` breaks Plotly.react)."""
+    fit: dict[str, Any] = {"autorange": True, "tickmode": "auto"}
+    if not span:
+        return fit
+    lo, hi = span
+    if cap and hi > lo * 10**MAX_DECADES:
+        lo = hi / 10**MAX_DECADES
+        fit.update(autorange=False, range=[math.log10(lo), math.log10(hi) + 0.04 * MAX_DECADES])
+    if hi <= lo * 10**LABELLED_DECADES:
+        ticks = tick_values(lo, hi, most) if hi > lo else tick_values(lo / 2, hi * 2, most)
+        fit.update(tickmode="array", tickvals=ticks, ticktext=[tick_text(t) for t in ticks])
+    return fit
+
+
+def axis_spans(layout: Mapping[str, Any], data: Sequence[Mapping[str, Any]]) -> dict[str, Span | None]:
+    """{"xaxis"/"yaxis": the positive span of the traces' points} for each log axis of `layout`."""
+    return {name: positive_span(v for trace in data for v in trace.get(name[0], []) or [])
+            for name in ("xaxis", "yaxis") if layout[name].get("type") == "log"}
+
+
+def axis_fit(name: str, span: Sequence[float] | None) -> dict[str, Any]:
+    """log_axis_fit for the chart's "xaxis" (wide: up to 8 ticks) or its value axis "yaxis" (6, capped)."""
+    return log_axis_fit(span, cap=name == "yaxis", most=8 if name == "xaxis" else 6)
+
+
+def tick_axes(layout: dict[str, Any], data: Sequence[Mapping[str, Any]]) -> dict[str, Span | None]:
+    """Fit the log axes of a line-like chart to its traces' points (ticks; the value axis capped at
+    MAX_DECADES); the spans it fitted them to."""
+    spans = axis_spans(layout, data)
+    for name, span in spans.items():
+        layout[name].update(axis_fit(name, span))
+    return spans
+
+
+def wrapped(text: str, width: int = 12) -> str:
+    """`text` broken into lines of about `width` characters at spaces (<br>), for a narrow legend title."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += f" {word}"
+        else:
+            lines.append(word)
+    return "<br>".join(lines)
 
 
 def family_legend(layout: dict[str, Any], part: Mapping[str, Any]) -> None:
-    """A legend at the right, titled with the family's label, naming each member ("m = 16")."""
+    """A legend at the right, titled with the family's label (wrapped: the legend is as wide as its title),
+    naming each member ("m = 16")."""
     layout["showlegend"] = True
-    layout["legend"] = {"title": {"text": specs.title(part), "font": {"size": 11, "color": MUTED}},
+    layout["legend"] = {"title": {"text": wrapped(specs.title(part)), "font": {"size": 11, "color": MUTED}},
                         "orientation": "v", "x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top",
                         "bgcolor": "rgba(0,0,0,0)", "font": {"size": 10}, "itemwidth": 30,
                         "tracegroupgap": 0}

@@ -7,11 +7,11 @@ the unit tests validate every figure by building the go.Figure there instead.
 - A plain metric: one line in the colour of its role. A family metric: a line per member on a sequential
   colour scale (log-spaced on a log family), named in a legend titled with the family ("m = 16"); several
   family metrics on one chart share the member colours and differ by dash.
-- Baselines ("least squares"): gray dashed, labelled with their label at the line's right end.
+- Baselines ("least squares"): gray dashed, named in the card's legend (see run_view.legend_items).
 - Fit, transitions and references: see `fit` and `marks`.
 
-Every series trace carries its series key as `meta` ("loss|16"), its end label "end|loss|16": live updates
-extend a trace found by its key (see frontend.live_charts).
+Every series trace carries its series key as `meta` ("loss|16"): live updates extend a trace found by its key
+(see frontend.live_charts).
 """
 
 from collections.abc import Mapping, Sequence
@@ -20,7 +20,7 @@ from typing import Any
 from frontend.figures import series as ser
 from frontend.figures import spec as specs
 from frontend.figures.colors import BASELINE, member_colors, metric_color
-from frontend.figures.fit import fit_traces
+from frontend.figures.fit import fit_annotations, fit_traces
 from frontend.figures.frame import HEIGHT, family_legend, frame, tick_axes, waiting
 from frontend.figures.marks import marks_layout
 from frontend.figures.theme import Figure
@@ -52,6 +52,7 @@ def lines_figure(
     if x_range is not None and not log_x:
         layout["xaxis"]["range"] = list(x_range)
     layout.update(marks_layout(chart, spec, run, height, x_range or ser.x_span(series), log_x))
+    layout["annotations"] += fit_annotations(chart, run)
     if families and colors:
         part = specs.family(spec, families[0])
         assert part is not None
@@ -100,26 +101,18 @@ def metric_traces(spec: specs.Spec, name: str, series: Sequence[ser.Series], col
 
 def baseline_traces(spec: specs.Spec, name: str, series: Sequence[ser.Series],
                     colors: Mapping[float, str]) -> list[dict[str, Any]]:
-    """Dashed reference curves, labelled at the right end of the last one ("end|<key>", moved as it grows)."""
+    """Dashed reference curves, gray (a family's: its member's colour); named in the card's legend, not on the
+    plot, where a label at the curve's end sat on the data as often as not."""
     label = specs.label(spec, name)
     traces = []
-    drawn = [item for item in ser.of_metric(series, name) if item["x"]]
-    for item in drawn:
+    for item in ser.of_metric(series, name):
+        if not item["x"]:
+            continue
         member = item.get("member")
         color = colors.get(member, BASELINE) if member is not None else BASELINE
-        key = ser.key(name, member)
         traces.append({
-            "type": "scatter", "mode": "lines", "meta": key, "name": label,
+            "type": "scatter", "mode": "lines", "meta": ser.key(name, member), "name": label,
             "x": list(item["x"]), "y": list(item["value"]), "line": {"color": color, "width": 1.5, "dash": "dash"},
             "hovertemplate": "%{y:.4g}", "showlegend": False, "legendgroup": ser.member_text(member),
         })
-        end = ser.last_point(item)
-        if end is not None and item is drawn[-1]:
-            traces.append(end_label(key, label, end, color))
     return traces
-
-
-def end_label(key: str, text: str, end: tuple[float, float], color: str) -> dict[str, Any]:
-    return {"type": "scatter", "mode": "text", "meta": f"end|{key}", "x": [end[0]], "y": [end[1]], "text": [text],
-            "textposition": "top left", "textfont": {"size": 11, "color": color}, "cliponaxis": False,
-            "hoverinfo": "skip", "showlegend": False}

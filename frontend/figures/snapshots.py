@@ -18,13 +18,18 @@ from frontend.figures.colors import OTHERS, SEQUENTIAL, TRAIN
 from frontend.figures.theme import MUTED, Figure, axis, base_layout
 
 COLORSCALE = [[0.0, "#f8f9fa"], [0.08, "#d0ebff"], [0.3, "#74c0fc"], [0.6, "#1c7ed6"], [1.0, "#0b2e59"]]
-MAX_CLASSES = 24  # a third column with at most this many whole values is a class label, else a value
+# ColorBrewer RdBu, negative blue and positive red, white at 0 (plotly's "RdBu" is gray there).
+DIVERGING = [[0.0, "#2166ac"], [0.2, "#4393c3"], [0.4, "#d1e5f0"], [0.5, "#ffffff"], [0.6, "#fddbc7"],
+             [0.8, "#d6604d"], [1.0, "#b2182b"]]
+MAX_CLASSES = 24
+HEIGHT, MATRIX_HEIGHT = 300, 400  # a third column with at most this many whole values is a class label, else a value
 
 
-def snapshot_figure(view: Mapping[str, Any], snap: Mapping[str, Any] | None, height: int = 300) -> Figure:
-    layout = base_layout("", height, top=16)  # the card above the plot shows view["title"]
-    layout["hovermode"] = "closest"
+def snapshot_figure(view: Mapping[str, Any], snap: Mapping[str, Any] | None, height: int | None = None) -> Figure:
+    """height: HEIGHT, or MATRIX_HEIGHT for a matrix (square cells: the plot as tall as the card is wide)."""
     kind = view.get("kind", "vector_over_time")
+    layout = base_layout("", height or (MATRIX_HEIGHT if kind == "matrix" else HEIGHT), top=16)  # title: the card's
+    layout["hovermode"] = "closest"
     present = snap and (snap.get("steps") if kind == "vector_over_time" else snap.get("values"))
     if not present:
         return placeholder(layout)
@@ -83,10 +88,13 @@ def _vector_over_time(view: Mapping[str, Any], snap: Mapping[str, Any], layout: 
 
 
 def _matrix(view: Mapping[str, Any], snap: Mapping[str, Any], layout: dict[str, Any]) -> Figure:
+    """Square cells, the plot shrunk to the matrix (not the axes stretched past it), on a diverging scale
+    symmetric about 0, white at 0."""
     z = rows_of(snap["values"], snap["shape"])
-    layout["xaxis"] = axis(_at(view, snap.get("step", 0)))
-    layout["yaxis"] = {**axis(view.get("y_label", "")), "autorange": "reversed", "scaleanchor": "x"}
-    return {"data": [{"type": "heatmap", "z": z, "colorscale": "RdBu", "zmid": 0,
+    layout["xaxis"] = {**axis(_at(view, snap.get("step", 0))), "constrain": "domain", "showgrid": False}
+    layout["yaxis"] = {**axis(view.get("y_label", "")), "autorange": "reversed", "scaleanchor": "x",
+                       "constrain": "domain", "showgrid": False}
+    return {"data": [{"type": "heatmap", "z": z, "colorscale": DIVERGING, "zmid": 0,
                       "colorbar": {"thickness": 10, "outlinewidth": 0},
                       "hovertemplate": "row %{y}, column %{x}: %{z:.4g}<extra></extra>"}], "layout": layout}
 

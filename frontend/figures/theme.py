@@ -43,6 +43,7 @@ def axis(title: str = "", log: bool = False) -> dict[str, Any]:
         "ticks": "outside",
         "tickcolor": "#ced4da",
         "showspikes": False,
+        "automargin": True,  # long tick labels (0.0005) push the margin out instead of running into the title
     }
 
 

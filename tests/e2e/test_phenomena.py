@@ -23,6 +23,12 @@ def run_preset(server: str, page, phenomenon: str, preset: str) -> dict:
     return run
 
 
+def legend(page, chart: str) -> list[str]:
+    """The names in a chart card's own legend (HTML, above the plot)."""
+    card = page.locator(".mantine-Card-root", has=page.locator(f".chart-{chart}"))
+    return card.locator(".legend-item").all_inner_texts()
+
+
 def claim_row(page, spec: dict, claim_id: str):
     text = next(c["text"] for c in spec["claims"] if c["id"] == claim_id)
     return page.locator(".claim", has_text=text[:60])
@@ -47,6 +53,9 @@ def test_double_descent_charts_against_p_with_the_threshold_marked(server, new_p
         assert any("p = n" in label and x == n for label, x in zip(state["marks"], state["mark_x"], strict=False)), \
             state
     assert "p = n" in " ".join(svg_texts(page, ".chart-error"))
+    # No ridge: no minimum-norm baseline is drawn, and the legend does not name one.
+    labels = {m["name"]: m["label"] for m in spec["metrics"]}
+    assert legend(page, "error") == [labels["test/mse"], labels["train/mse"]]
     screenshot(page, "double-descent-tiny")
     console.assert_clean()
 
@@ -70,6 +79,10 @@ def test_double_descent_contrast_preset_reads_as_the_paper_predicts(server, new_
     assert "does not apply" in peak.locator(".claim-verdict").inner_text()
     assert "✗" not in peak.inner_text() and "claim-as-predicted" in peak.get_attribute("class")
     assert page.locator(".claim-fail:not(.claim-as-predicted), .claim-expected").count() == 0
+    # With a ridge, the minimum-norm fit on the same draws is drawn dashed, and named in the legend.
+    baseline = next(m["label"] for m in spec["metrics"] if m["name"] == "test/mse_ridgeless")
+    wait_until(page, lambda: baseline in legend(page, "error"))
+    assert baseline in graph_state(page, ".chart-error")["names"]
     screenshot(page, "double-descent-small-ridge")
     console.assert_clean()
 
@@ -86,7 +99,7 @@ def test_superposition_family_fit_and_scrubbing_the_matrix(server, new_page, con
     wait_until(page, lambda: graph_state(page, ".chart-loss")["last"][:len(widths)] == [steps] * len(widths))
     loss = graph_state(page, ".chart-loss")
     assert loss["legend"] == [f"m = {m:g}" for m in widths], loss
-    assert loss["legend_title"] and family["label"].split()[0] in loss["legend_title"]
+    assert "".join(loss["legend_title"].split()) == "".join(family["label"].split())  # wrapped over lines
 
     # Loss against width: the fitted slope with its 95 % interval, as the run's summary has it.
     fit = run["summary"]["fits"]["loss_vs_m"]

@@ -20,13 +20,15 @@ from frontend.figures.colors import (
 )
 from frontend.figures.compare import RAW_OPACITY, compare_figure, ema, run_labels
 from frontend.figures.fit import fit_label
+from frontend.figures.frame import MAX_DECADES, log_axis_fit, tick_text
 from frontend.figures.heatmap import cells, edges
-from frontend.figures.marks import chart_transitions, marks_layout
+from frontend.figures.marks import Mark, chart_transitions, cluster_label, marks_layout
 from frontend.figures.scatter import paired
 from frontend.figures.snapshots import snapshot_figure
 from frontend.figures.spec import title
 from frontend.numbers import measured, number
 from frontend.run_panels import claims_panel, progress_percent, progress_text, status_panel, verdict_look
+from frontend.run_view import drawn_metrics, legend_items
 
 AXES = [{"id": "step", "label": "step", "unit": "steps", "scale": "linear"},
         {"id": "p", "label": "features p", "unit": "features", "scale": "log"},
@@ -172,7 +174,8 @@ def test_a_family_metric_is_a_line_per_member_on_a_sequential_scale_with_a_title
     assert [t.meta for t in lines] == ["loss|16", "loss|64", "loss|256"]
     # Log-spaced: 64 sits halfway between 16 and 256 on a log family.
     assert [t.line.color for t in lines] == sample_colorscale("Viridis", [0.0, SEQUENTIAL_END / 2, SEQUENTIAL_END])
-    assert fig.layout.showlegend is True and fig.layout.legend.title.text == "hidden dimensions m (dims)"
+    # Titled with the family, wrapped: the legend is as wide as its title, and the plot narrower by as much.
+    assert fig.layout.showlegend is True and fig.layout.legend.title.text == "hidden<br>dimensions m<br>(dims)"
     assert all(t.showlegend for t in lines)
 
 
@@ -211,24 +214,40 @@ def test_step_charts_can_span_the_whole_run_while_it_grows():
     assert validated(chart_figure(TEST_ERROR, SPEC, [], x_range=(0, 1000))).layout.xaxis.range is None  # log x
 
 
-def test_log_axes_label_1_2_5_over_a_few_decades_only():
+def test_log_axes_label_round_values_in_plain_numbers_over_a_few_decades():
     few = validated(chart_figure(TEST_ERROR, SPEC, [series("test/mse", [5, 200], [1, 40])]))
-    assert few.layout.xaxis.dtick == "D2" and few.layout.yaxis.dtick == "D2"
+    assert list(few.layout.xaxis.ticktext) == ["5", "10", "20", "30", "50", "100", "200"]  # not "5, 10, 2, 5, 10², 2"
+    assert list(few.layout.yaxis.ticktext) == ["1", "2", "5", "10", "20", "50"]
+    small = validated(chart_figure(TEST_ERROR, SPEC, [series("test/mse", [4, 16], [2e-4, 1.1e-3])]))
+    assert list(small.layout.xaxis.tickvals) == [4, 5, 6, 7, 8, 9, 10, 20]  # under a decade: denser
+    assert list(small.layout.yaxis.ticktext) == ["0.0002", "0.0003", "0.0005", "0.001", "0.002"]
+    assert [tick_text(v) for v in (2e-5, 1e-7, 2000.0, 3e7)] == ["2·10⁻⁵", "10⁻⁷", "2,000", "3·10⁷"]
+
+
+def test_a_log_value_axis_shows_at_most_eight_decades_below_its_top():
+    """A train error of 1e-28 (an exact fit in floating point) would squash the test error's peak into a sliver."""
     many = validated(chart_figure(TEST_ERROR, SPEC, [series("test/mse", [5, 200], [1e-28, 40])]))
-    assert many.layout.yaxis.dtick is None
+    assert many.layout.yaxis.tickvals is None and many.layout.yaxis.autorange is False
+    assert many.layout.yaxis.range[0] == pytest.approx(math.log10(40) - MAX_DECADES)
+    assert many.layout.xaxis.range is None  # the axis along which the curves run is never cut
+    fit = log_axis_fit([0.5, 40], cap=True)
+    assert fit["autorange"] is True and "range" not in fit  # no null for Plotly.react to trip on
 
 
 # -- baselines, fits, references, transitions -------------------------------------------------------
 
 
-def test_a_baseline_is_gray_dashed_and_labelled_at_its_end():
+def test_a_baseline_is_gray_dashed_and_named_in_the_cards_legend_once_drawn():
     data = [*WIDTH_SERIES, series("least_squares", [0, 10, 20], [2.5, 1.2, None])]
     fig = validated(chart_figure(WIDTHS, SPEC, data))
     line = next(t for t in fig.data if t.meta == "least_squares|")
-    label = next(t for t in fig.data if t.meta == "end|least_squares|")
     assert line.line.dash == "dash" and line.line.color == BASELINE and line.showlegend is False
-    assert list(label.text) == ["least squares"] and label.mode == "text"
-    assert (list(label.x), list(label.y)) == ([10], [1.2])  # the last point with a value
+    assert all(t.mode == "lines" for t in fig.data)  # no label on the plot, where it would sit on the data
+    assert "least squares" in text_of(legend_items(WIDTHS, SPEC))  # before a run: the chart as declared
+    assert "least squares" in text_of(legend_items(WIDTHS, SPEC, drawn_metrics(chart_figure(WIDTHS, SPEC, data))))
+    without = chart_figure(WIDTHS, SPEC, WIDTH_SERIES)  # a run that logs no baseline (no ridge): not listed
+    assert drawn_metrics(without) == {"loss"} and "least squares" not in text_of(legend_items(WIDTHS, SPEC, {"loss"}))
+    assert drawn_metrics(chart_figure(WIDTHS, SPEC, [])) is None
 
 
 FIT = {"metric": "test/mse", "slope": -1.0213, "prefactor": 50.0, "interval": [-1.10, -0.95], "x_min": 10.0,
@@ -241,8 +260,14 @@ def test_a_fit_is_the_power_law_over_its_range_labelled_with_slope_and_interval(
     line = next(t for t in fig.data if t.meta == "fit")
     assert (line.x[0], line.x[-1]) == (10.0, 1000.0)  # log-log: a straight line between its ends
     assert line.y[0] == pytest.approx(50.0 * 10.0**-1.0213) and line.y[-1] == pytest.approx(50.0 * 1000.0**-1.0213)
-    assert line.text[-1] == "slope −1.02 [−1.10, −0.95]" and line.textposition == "bottom left"
     assert fit_label(FIT) == "slope −1.02 [−1.10, −0.95]"
+    # Labelled in the corner a falling curve leaves empty (at the line's end it sat on the data).
+    label, = fig.layout.annotations
+    assert label.text == "power-law fit: slope −1.02 [−1.10, −0.95]" and (label.xref, label.yref) == ("paper", "paper")
+    assert (label.x, label.y, label.yanchor) == (0.02, 0.03, "bottom")
+    rising = chart_figure(TEST_ERROR, SPEC, [series("test/mse", [10, 1000], [1, 10])],
+                          run(summary={"fits": {"test_error": {**FIT, "slope": 0.5}}}))
+    assert rising["layout"]["annotations"][-1]["yanchor"] == "top"
     curved = validated(chart_figure({**TEST_ERROR, "log_y": False}, SPEC, [], run(summary={"fits": {"test_error": FIT}})))
     fit = next(t for t in curved.data if t.meta == "fit")
     assert len(fit.x) > 2 and fit.x[-1] == 1000.0  # curved on a linear y: sampled along x
@@ -303,6 +328,33 @@ def test_marks_at_the_same_x_share_one_line_and_one_label():
     assert len(marks) == 1 and marks[0]["label"]["text"] == "peak · p = n"
 
 
+def beats(member, x, text="beats one feature per dimension"):
+    return {"id": f"beats_m{member:g}", "label": f"m = {member:g} {text}", "x": x, "axis": "step", "metric": "loss",
+            "value": 0.1, "member": member, "charts": None}
+
+
+def test_crowded_marks_keep_their_lines_and_share_one_label_naming_the_members():
+    found = [beats(16.0, 93.0), beats(64.0, 93.0), beats(256.0, 78.0)]
+    marks = marks_layout(WIDTHS, SPEC, run(summary={"transitions": found}, members={"m": [16.0, 64.0, 256.0]}),
+                         x_span=(0, 6000))["shapes"]
+    assert [m["x0"] for m in marks] == [78.0, 93.0]  # one line per x
+    assert [m.get("label", {}).get("text") for m in marks] == ["m = 16, 64, 256: beats one feature per dimension",
+                                                                None]
+    colors = member_colors([16.0, 64.0, 256.0], "log")
+    assert marks[0]["line"]["color"] == colors[256.0] and marks[1]["line"]["color"] == colors[16.0]  # the curve's
+    apart = marks_layout(WIDTHS, SPEC, run(summary={"transitions": found}), x_span=(0, 100))["shapes"]
+    assert all(m["label"]["text"] for m in apart)  # room enough: each its own label
+
+
+def test_a_shared_label_names_the_member_in_the_text_by_the_familys_parameter():
+    found = [beats(16.0, 40.0, "stores more than 16 features"), beats(64.0, 42.0, "stores more than 64 features"),
+             beats(128.0, 45.0, "stores more than 128 features"), beats(256.0, 50.0, "stores more than 256 features")]
+    marks = marks_layout(WIDTHS, SPEC, run(summary={"transitions": found}), x_span=(0, 1000))["shapes"]
+    assert marks[0]["label"]["text"] == "m = 16 … 256: stores more than m features"
+    assert cluster_label([Mark(1.0, "memorized", "c", "dash"), Mark(2.0, "grokked", "c", "dash")], SPEC) == \
+        "memorized · grokked"
+
+
 # -- band, scatter, heatmap ---------------------------------------------------------------------------
 
 
@@ -356,7 +408,7 @@ def test_a_scatter_family_gets_a_colour_per_member_against_the_x_metric():
     assert list(fig.data[0].customdata) == [0, 1]  # the step each point was paired at, for the hover
     assert fig.data[0].marker.color != fig.data[1].marker.color and fig.data[0].mode == "markers"
     assert fig.layout.xaxis.title.text == "train loss"  # the x metric's label
-    assert fig.layout.legend.title.text == "hidden dimensions m (dims)"
+    assert fig.layout.legend.title.text.replace("<br>", " ") == "hidden dimensions m (dims)"
 
 
 HEAT_SERIES = [series("final_loss", [0, 45, 90], [1.0, 2.0, 3.0], 16.0),
@@ -568,6 +620,10 @@ def test_a_matrix_snapshot_shows_the_step_it_was_given():
     assert [list(r) for r in fig.data[0].z] == [[1, 2], [3, 4]] and "step 9" in fig.layout.xaxis.title.text
     assert fig.layout.yaxis.autorange == "reversed"  # row 0 on top, as a matrix is written
     assert fig.layout.uirevision != snapshot_figure(view, None)["layout"]["uirevision"]  # not kept from the placeholder
+    # Square cells in a plot shrunk to the matrix (not axes stretched past it), white at 0.
+    assert fig.layout.yaxis.scaleanchor == "x" and fig.layout.xaxis.constrain == fig.layout.yaxis.constrain == "domain"
+    assert fig.data[0].zmid == 0 and fig.data[0].colorscale[3] == (0.5, "#ffffff")
+    assert fig.layout.height > snapshot_figure({**view, "kind": "scatter"}, None)["layout"]["height"]
 
 
 def test_a_scatter_snapshot_colours_points_by_their_class():

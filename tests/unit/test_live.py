@@ -1,6 +1,8 @@
 """Live updates of the run panel (frontend.live_charts, frontend.live_snapshots) against a fake metrics
 store that serves the v2 metrics endpoint: an opaque cursor, `after` for the points written since."""
 
+import math
+
 import pytest
 from dash import Patch, no_update
 
@@ -98,9 +100,10 @@ def test_new_points_of_drawn_traces_are_appended_with_a_patch(store):
     assert store.calls[-1][1] == cursor["after"]  # only what was written since
     ops = operations(figures[0])
     train = cursor["charts"]["loss"]["index"]["train/loss|"]
-    label = cursor["charts"]["loss"]["ends"]["ls|"]
+    baseline = cursor["charts"]["loss"]["index"]["ls|"]
     assert ("Extend", ["data", train, "x"], [2.0, 3.0]) in ops and ("Extend", ["data", train, "y"], [1.2, 1.0]) in ops
-    assert ("Assign", ["data", label, "x"], [2.0]) in ops  # the baseline's label moves to its new end
+    assert ("Extend", ["data", baseline, "x"], [2.0]) in ops
+    assert not any(location[0] == "layout" for _, location, _ in ops)  # linear axes: nothing else to follow
     assert figures[1] is no_update and figures[2] is no_update  # nothing new for them
     assert after["after"] == len(store.rows) and after["charts"]["loss"]["last"]["train/loss|"] == [3.0, 4]
 
@@ -139,6 +142,25 @@ def test_a_band_chart_is_drawn_again_on_change_at_most_once_per_interval(store):
     assert figures[2]["data"][-1]["x"] == [0.0, 1.0, 2.0]  # the mean line, from all points
     figures, _ = live_charts.refresh(CHARTS, SPEC, run(), cursor, store.fetch, 200.0)
     assert figures[2] is no_update  # nothing new since
+
+
+def test_a_log_axis_follows_the_points_appended_to_it(store):
+    logged = {**LOSS, "id": "logged", "log_y": True, "baselines": []}
+    _, cursor = live_charts.refresh([logged], SPEC, run(), None, store.fetch, 0.0)
+    assert cursor["charts"]["logged"]["axes"] == {"yaxis": [1.5, 2.1]}
+    store.write("train/loss", [2], [0.8])  # a wider span: other ticks
+    figures, cursor = live_charts.refresh([logged], SPEC, run(), cursor, store.fetch, 0.1)
+    ticks = {tuple(location): value for op, location, value in operations(figures[0]) if location[0] == "layout"}
+    assert ticks[("layout", "yaxis", "ticktext")][0] == "0.8" and cursor["charts"]["logged"]["axes"]["yaxis"] == [0.8, 2.1]
+    # An exact fit (1e-30 in floating point): the axis is capped 8 decades below its top, the 1-2-5 ticks
+    # give way to powers of ten.
+    store.write("train/loss", [3], [1e-30])
+    figures, _ = live_charts.refresh([logged], SPEC, run(), cursor, store.fetch, 0.2)
+    ops = operations(figures[0])
+    assert ("Assign", ["layout", "yaxis", "range"], [math.log10(2.1) - 8, math.log10(2.1) + 0.32]) in ops
+    assert ("Assign", ["layout", "yaxis", "autorange"], False) in ops
+    assert ("Delete", ["layout", "yaxis", "tickvals"], None) in ops and \
+        ("Assign", ["layout", "yaxis", "tickmode"], "auto") in ops
 
 
 def test_new_transitions_reset_the_marks_of_extendable_charts(store):
