@@ -14,6 +14,7 @@ from frontend.figures import series as ser
 from frontend.figures import spec as specs
 from frontend.figures.band import band_stats, band_traces
 from frontend.figures.colors import RUN_COLORS, member_positions, shade
+from frontend.figures.frame import tick_axes
 from frontend.figures.theme import Figure, axis, base_layout
 
 RAW_OPACITY = 0.22
@@ -106,7 +107,9 @@ def compare_figure(
     layout = base_layout(chart["title"], height)
     layout["xaxis"] = axis(specs.title(specs.axis(spec, chart.get("x", "step"))), log_x)
     layout["yaxis"] = axis(chart.get("y_label", ""), log_y)
-    # Run labels are long: a column right of the plot.
+    if not log_x:
+        layout["xaxis"]["tickformat"] = ","
+    tick_axes(layout, data)  # log axes as on the run's own charts: round ticks, a value axis capped    # Run labels are long: a column right of the plot.
     layout["legend"] = {**layout["legend"], "orientation": "v", "x": 1.01, "xanchor": "left", "y": 1,
                         "yref": "paper", "yanchor": "top"}
     layout["margin"] = {**layout["margin"], "r": 8}

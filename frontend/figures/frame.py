@@ -26,6 +26,8 @@ def frame(chart: Mapping[str, Any], spec: specs.Spec, height: int = HEIGHT, x_ti
     layout["showlegend"] = False
     layout["xaxis"] = axis(x_title if x_title is not None else specs.title(specs.axis(spec, chart.get("x", "step"))),
                            log_x)
+    if not log_x:
+        layout["xaxis"]["tickformat"] = ","  # step 1,000 and 10,000 as the status and the log axes write them
     layout["yaxis"] = axis(chart.get("y_label", ""), bool(chart.get("log_y")))
     return layout
 

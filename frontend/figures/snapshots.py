@@ -80,7 +80,7 @@ def _vector_over_time(view: Mapping[str, Any], snap: Mapping[str, Any], layout: 
         "marker": {"color": TRAIN}, "showlegend": False, "name": f"step {steps[-1]}",
         "hovertemplate": f"%{{y}}: %{{x:.3f}}<extra>step {steps[-1]}</extra>",
     }
-    layout["xaxis"] = {**axis("step"), "domain": [0, 0.72]}
+    layout["xaxis"] = {**axis("step"), "domain": [0, 0.72], "tickformat": ","}
     layout["xaxis2"] = {**axis(f"step {steps[-1]:,}"), "domain": [0.78, 1], "anchor": "y", "nticks": 3,
                         "tickangle": 0}
     layout["yaxis"] = {**axis(label), "range": [-0.5, len(index) - 0.5]}
