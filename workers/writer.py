@@ -56,6 +56,27 @@ def json_safe(value: Any) -> Any:
     return value
 
 
+MULTIROW_CHUNK = 1000  # rows per INSERT ... VALUES on PostgreSQL: well under its 65,535 parameters
+
+
+def _insert_rows(session: Session, insert: Any, table: Table, rows: list[dict[str, Any]]) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING of `rows`.
+
+    SQLite: executemany, one cached statement whatever the batch size. PostgreSQL: one multi-row VALUES
+    statement per chunk instead, because psycopg runs executemany as a pipeline, and a worker frozen in
+    the middle of one leaves its session "active" (not idle in transaction): the server's
+    idle_in_transaction_session_timeout never ends it, and its lock on the run row keeps the reaper
+    (FOR UPDATE SKIP LOCKED) from ever reclaiming the run.
+    """
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(insert(table).on_conflict_do_nothing(), rows)
+        return
+    for start in range(0, len(rows), MULTIROW_CHUNK):
+        session.execute(insert(table).values(rows[start:start + MULTIROW_CHUNK]).on_conflict_do_nothing())
+
+
 class RunWriter:
     """Everything attempt `attempt` of run `run_id` writes, buffered and fenced; the attempt's only writer."""
 
@@ -209,11 +230,8 @@ class RunWriter:
                     now = database_now(session)
                     cancel = fence(session, self.run_id, self.attempt, self._settings.lease_seconds, now, **values)
                     insert = dialect_insert(session)
-                    # executemany: one cached statement, whatever the batch size.
-                    if rows:
-                        session.execute(insert(METRICS).on_conflict_do_nothing(), rows)
-                    if snapshots:
-                        session.execute(insert(SNAPSHOTS).on_conflict_do_nothing(), snapshots)
+                    _insert_rows(session, insert, METRICS, rows)
+                    _insert_rows(session, insert, SNAPSHOTS, snapshots)
                     if checkpoint is not None:
                         step, data = checkpoint
                         stored = {"step": step, "seq": self.seq, "attempt": self.attempt, "data": data,
