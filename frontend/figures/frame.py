@@ -48,16 +48,20 @@ def positive_span(values: Iterable[Any], span: Sequence[float] | None = None) ->
 
 
 def tick_values(lo: float, hi: float, most: int) -> list[float]:
-    """Ticks at m × 10^k from just below lo to just above hi, with the densest of the mantissa sets (1-2-5;
-    1-2-3-5; 1-2-3-4-5-6-8; every digit) that puts at most `most` ticks between lo and hi."""
-    def ticks(mantissas: Sequence[int]) -> list[float]:
+    """Ticks at m × 10^k from just below lo to just above hi, with the densest of the mantissa sets (every
+    digit, under a third of a decade; 1-1.5-2-3-4-5-6-8; 1-2-3-5; 1-2-5) that puts at most `most` ticks
+    between lo and hi, so a short span (widths 4 … 16) is labelled to its end."""
+    def ticks(mantissas: Sequence[float]) -> list[float]:
         found = [float(f"{m}e{k}") for k in range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1)
                  for m in mantissas]
         below = max([t for t in found if t <= lo], default=lo)
         above = min([t for t in found if t >= hi], default=hi)
         return [t for t in found if below <= t <= above]
 
-    for mantissas in (range(1, 10), (1, 2, 3, 4, 5, 6, 8), (1, 2, 3, 5)):
+    sets: list[Sequence[float]] = [(1, 1.5, 2, 3, 4, 5, 6, 8), (1, 2, 3, 5)]
+    if hi < lo * 10**0.3:
+        sets.insert(0, (1, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8, 9))
+    for mantissas in sets:
         found = ticks(mantissas)
         if sum(lo <= t <= hi for t in found) <= most:
             return found
@@ -65,11 +69,11 @@ def tick_values(lo: float, hi: float, most: int) -> list[float]:
 
 
 def tick_text(value: float) -> str:
-    """A tick of a log axis: 0.0002, 50, 2,000, and 2·10⁻⁵ where decimals would run long."""
+    """A tick of a log axis: 0.0002, 0.0015, 50, 2,000, and 2·10⁻⁵ where decimals would run long."""
     exponent = math.floor(math.log10(value) + 1e-9)
-    if -4 <= exponent < 7:
-        return number(value) if exponent >= 0 else f"{value:.{-exponent}f}"
     mantissa = round(value / 10**exponent, 6)
+    if -4 <= exponent < 7:
+        return number(value) if exponent >= 0 else f"{value:.{-exponent + (0 if mantissa.is_integer() else 1)}f}"
     power = f"10{str(exponent).translate(SUPERSCRIPT)}"
     return power if mantissa == 1 else f"{number(mantissa)}·{power}"
 
