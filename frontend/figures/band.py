@@ -93,11 +93,11 @@ def band_figure(
             data += band_traces(name, specs.label(spec, name), band_stats(items), metric_color(spec, name), log_y)
     data += fit_traces(chart, run, log_x)
     layout = frame(chart, spec, height)
-    tick_axes(layout, data)
     if x_range is not None and not log_x:
         layout["xaxis"]["range"] = list(x_range)
     layout.update(marks_layout(chart, spec, run, height, x_range or ser.x_span(series), log_x))
     layout["annotations"] += fit_annotations(chart, run)
+    tick_axes(layout, data)
     if not data:
         waiting(layout, keep_x_ticks=x_range is not None)
     return {"data": data, "layout": layout}

@@ -33,6 +33,7 @@ def frame(chart: Mapping[str, Any], spec: specs.Spec, height: int = HEIGHT, x_ti
 
 
 MAX_DECADES = 8  # a log value axis shows at most this many decades below its largest value
+PAD = 0.07  # of the span, above and below the values on a log axis
 LABELLED_DECADES = 3  # up to this span, ticks at 1-2-5 × 10^k labelled in plain numbers; beyond, powers of ten
 SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 Span = list[float]  # [smallest positive value, largest value] along a log axis
@@ -78,18 +79,23 @@ def tick_text(value: float) -> str:
     return power if mantissa == 1 else f"{number(mantissa)}·{power}"
 
 
-def log_axis_fit(span: Sequence[float] | None, cap: bool = False, most: int = 7) -> dict[str, Any]:
-    """Range and ticks of a log axis whose positive values span `span`. `cap`: a value axis shows at most
-    MAX_DECADES below its largest value: a train error of 1e-30 (an exact fit, in floating point) would
-    otherwise squash the curves that matter into a sliver; below that floor a curve leaves the plot at its
-    bottom edge. Keys it leaves out stay plotly's defaults (a null `range` breaks Plotly.react)."""
+def log_axis_fit(span: Sequence[float] | None, value_axis: bool = False, most: int = 7) -> dict[str, Any]:
+    """Range and ticks of a log axis whose positive values span `span` (none yet: plotly's own), with at
+    most `most` ticks. A value axis (not the one the curves run along) gets its own range, padded (plotly
+    pads a log axis of lines by nothing, and a reference's label at the top was cut off) and reaching at
+    most MAX_DECADES below its largest value: a train error of 1e-30 (an exact fit, in floating point)
+    would otherwise squash the curves that matter into a sliver; below that floor a curve leaves the plot at
+    its bottom edge. Keys it leaves out stay plotly's defaults (a null `range` breaks Plotly.react)."""
     fit: dict[str, Any] = {"autorange": True, "tickmode": "auto"}
     if not span:
         return fit
     lo, hi = span
-    if cap and hi > lo * 10**MAX_DECADES:
+    capped = value_axis and hi > lo * 10**MAX_DECADES
+    if capped:
         lo = hi / 10**MAX_DECADES
-        fit.update(autorange=False, range=[math.log10(lo), math.log10(hi) + 0.04 * MAX_DECADES])
+    if value_axis:
+        pad = PAD * max(math.log10(hi / lo), 0.5)
+        fit.update(autorange=False, range=[math.log10(lo) - (0 if capped else pad), math.log10(hi) + pad])
     if hi <= lo * 10**LABELLED_DECADES:
         ticks = tick_values(lo, hi, most) if hi > lo else tick_values(lo / 2, hi * 2, most)
         fit.update(tickmode="array", tickvals=ticks, ticktext=[tick_text(t) for t in ticks])
@@ -97,19 +103,27 @@ def log_axis_fit(span: Sequence[float] | None, cap: bool = False, most: int = 7)
 
 
 def axis_spans(layout: Mapping[str, Any], data: Sequence[Mapping[str, Any]]) -> dict[str, Span | None]:
-    """{"xaxis"/"yaxis": the positive span of the traces' points} for each log axis of `layout`."""
-    return {name: positive_span(v for trace in data for v in trace.get(name[0], []) or [])
-            for name in ("xaxis", "yaxis") if layout[name].get("type") == "log"}
+    """{"xaxis"/"yaxis": the positive span of the traces' points and the lines drawn at values on it (a
+    reference "all n features" at y = 512)} for each log axis of `layout`."""
+    spans = {}
+    for name in ("xaxis", "yaxis"):
+        if layout[name].get("type") != "log":
+            continue
+        values = [v for trace in data for v in trace.get(name[0], []) or []]
+        values += [shape.get(f"{name[0]}{end}") for shape in layout.get("shapes", [])
+                   if shape.get(f"{name[0]}ref") == name[0] for end in (0, 1)]
+        spans[name] = positive_span(values)
+    return spans
 
 
 def axis_fit(name: str, span: Sequence[float] | None) -> dict[str, Any]:
     """log_axis_fit for the chart's "xaxis" (wide: up to 8 ticks) or its value axis "yaxis" (6, capped)."""
-    return log_axis_fit(span, cap=name == "yaxis", most=8 if name == "xaxis" else 6)
+    return log_axis_fit(span, value_axis=name == "yaxis", most=8 if name == "xaxis" else 6)
 
 
 def tick_axes(layout: dict[str, Any], data: Sequence[Mapping[str, Any]]) -> dict[str, Span | None]:
-    """Fit the log axes of a line-like chart to its traces' points (ticks; the value axis capped at
-    MAX_DECADES); the spans it fitted them to."""
+    """Fit the log axes of a line-like chart to its traces' points and its marks (ticks; the value axis
+    capped at MAX_DECADES); the spans it fitted them to. Call it once the marks are in the layout."""
     spans = axis_spans(layout, data)
     for name, span in spans.items():
         layout[name].update(axis_fit(name, span))

@@ -48,11 +48,11 @@ def lines_figure(
         data += baseline_traces(spec, name, series, colors)
     data += fit_traces(chart, run, log_x)
     layout = frame(chart, spec, height)
-    tick_axes(layout, data)
     if x_range is not None and not log_x:
         layout["xaxis"]["range"] = list(x_range)
     layout.update(marks_layout(chart, spec, run, height, x_range or ser.x_span(series), log_x))
     layout["annotations"] += fit_annotations(chart, run)
+    tick_axes(layout, data)
     if families and colors:
         part = specs.family(spec, families[0])
         assert part is not None

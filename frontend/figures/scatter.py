@@ -63,8 +63,8 @@ def scatter_figure(
     layout = frame(chart, spec, height, x_title=specs.label(spec, x_name), log_x=bool(chart.get("log_x")))
     layout["yaxis"]["title"]["text"] = chart.get("y_label") or specs.label(spec, y_name)
     layout["hovermode"] = "closest"
-    tick_axes(layout, data)
     layout.update(marks_layout(chart, spec, run, height, None, bool(chart.get("log_x"))))
+    tick_axes(layout, data)
     if part and data:
         family_legend(layout, part)
     if not data:

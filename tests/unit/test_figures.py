@@ -222,6 +222,10 @@ def test_log_axes_label_round_values_in_plain_numbers_over_a_few_decades():
     assert list(small.layout.xaxis.tickvals) == [4, 5, 6, 8, 10, 15, 20]  # under a decade: denser, to its end
     assert list(small.layout.yaxis.ticktext) == ["0.0002", "0.0003", "0.0005", "0.001", "0.002"]
     assert [tick_text(v) for v in (2e-5, 1e-7, 2000.0, 3e7)] == ["2·10⁻⁵", "10⁻⁷", "2,000", "3·10⁷"]
+    # A reference line counts: "all n features" at y = 512 over curves that stay below 32 gets ticks up there.
+    stored = {**TEST_ERROR, "references": [{"label": "all n features", "value": "n_features", "orient": "y"}]}
+    up = validated(chart_figure(stored, SPEC, [series("test/mse", [4, 32], [4, 32])], run(derived={"n_features": 512})))
+    assert up.layout.yaxis.tickvals[-1] >= 512 and "500" in up.layout.yaxis.ticktext
 
 
 def test_a_log_value_axis_shows_at_most_eight_decades_below_its_top():
@@ -230,8 +234,10 @@ def test_a_log_value_axis_shows_at_most_eight_decades_below_its_top():
     assert many.layout.yaxis.tickvals is None and many.layout.yaxis.autorange is False
     assert many.layout.yaxis.range[0] == pytest.approx(math.log10(40) - MAX_DECADES)
     assert many.layout.xaxis.range is None  # the axis along which the curves run is never cut
-    fit = log_axis_fit([0.5, 40], cap=True)
-    assert fit["autorange"] is True and "range" not in fit  # no null for Plotly.react to trip on
+    assert log_axis_fit(None, value_axis=True) == {"autorange": True, "tickmode": "auto"}  # no null range to trip
+    # Below 8 decades: padded both ways (a reference's label at the top is not cut off).
+    low, high = log_axis_fit([0.5, 40], value_axis=True)["range"]
+    assert low < math.log10(0.5) and high > math.log10(40)
 
 
 # -- baselines, fits, references, transitions -------------------------------------------------------
