@@ -1,10 +1,14 @@
-"""The README's screenshot: a fresh server, the gallery's "Run default" on grokking, the finished run.
+"""The README's screenshots: a fresh server, a finished run of each phenomenon in its explorer.
 
-    python scripts/screenshot.py [--out docs/screenshot-grokking.png] [--phenomenon grokking]
+    python scripts/screenshot.py [grokking double_descent superposition] [--preset default] [--out FILE]
+                                 [--server http://127.0.0.1:8050]
 
-Starts `python -m backend serve` with one worker on a temporary SQLite database, clicks through the UI
-like a visitor (Debian's chromium via Playwright), waits for the run to finish with its marks drawn,
-and saves the explorer page at 1280 px wide.
+Starts `python -m backend serve` with one worker on a temporary SQLite database (or uses --server, where
+finished runs are found instead of trained again), then for each phenomenon clicks through the UI like a
+visitor (Debian's chromium via Playwright): the gallery's "Run default" (or, for another preset, the
+explorer's Run), waits for the run to finish and every chart and snapshot view to be drawn, and saves the
+explorer as docs/screenshot-<phenomenon>.png: 1400 px wide, down to its last chart (--height: a fixed
+viewport instead).
 """
 
 import argparse
@@ -17,7 +21,7 @@ import time
 from pathlib import Path
 
 import httpx
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Page, sync_playwright
 
 from backend.store.vocabulary import ACTIVE_STATUSES
 
@@ -25,30 +29,58 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
+PHENOMENA = ["grokking", "double_descent", "superposition"]
+
+# True once every chart and snapshot view of the page has drawn data (no "waiting for data" placeholder).
+DRAWN = """() => {
+    const plots = [...document.querySelectorAll('[class*="chart-"] .js-plotly-plot, [class*="snapshot-"] .js-plotly-plot')];
+    return plots.length > 0 && plots.every(gd => gd.data && gd.data.some(t => (t.z || t.x || []).length)
+        && !((gd.layout && gd.layout.annotations) || []).some(a => /waiting for data|No snapshot yet/.test(a.text)));
+}"""
+
+
+LAST_CHART_BOTTOM = """() => Math.max(...[...document.querySelectorAll('.dash-graph')]
+    .map(g => (g.closest('.mantine-Card-root') || g).getBoundingClientRect().bottom + window.scrollY))"""
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshot-grokking.png")
-    parser.add_argument("--phenomenon", default="grokking")
-    parser.add_argument("--height", type=int, default=1080, help="Viewport height in px (width 1280).")
-    parser.add_argument("--timeout", type=float, default=600, help="Seconds the run may take.")
+    parser.add_argument("phenomena", nargs="*", default=PHENOMENA, help=f"default: {' '.join(PHENOMENA)}")
+    parser.add_argument("--preset", default="default")
+    parser.add_argument("--out", type=Path, help="The PNG (one phenomenon only); default docs/screenshot-<name>.png")
+    parser.add_argument("--width", type=int, default=1400, help="Viewport width in px.")
+    parser.add_argument("--height", type=int, help="Viewport height in px (default: down to the last chart).")
+    parser.add_argument("--server", help="A running Phaselab to use instead of a fresh one.")
+    parser.add_argument("--timeout", type=float, default=600, help="Seconds each run may take.")
     options = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder, serving(Path(folder)) as base:
-        run_id = screenshot(base, options.phenomenon, options.out, options.height, options.timeout)
-    print(f"saved {options.out} (run {run_id})")
+    if options.out and len(options.phenomena) != 1:
+        parser.error("--out names one file: give one phenomenon")
+    with tempfile.TemporaryDirectory() as folder, serving(Path(folder), options.server) as base, \
+            sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        for name in options.phenomena:
+            out = options.out or ROOT / "docs" / f"screenshot-{name.replace('_', '-')}.png"
+            page = browser.new_page(viewport={"width": options.width, "height": options.height or 1000},
+                                    device_scale_factor=1)
+            run_id = screenshot(page, base, name, options.preset, out, options.height, options.timeout)
+            page.close()
+            print(f"saved {out} (run {run_id})")
+        browser.close()
 
 
 class serving:
-    """`python -m backend serve --workers 1` on a free port and a throwaway database, stopped on exit."""
+    """`python -m backend serve --workers 1` on a free port and a throwaway database, stopped on exit (or,
+    given a URL, that server, left alone)."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, url: str | None = None):
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
-        self.folder = folder
+        self.folder, self.url = folder, url
 
     def __enter__(self) -> str:
+        if self.url:
+            return self.url.rstrip("/")
         env = {k: v for k, v in os.environ.items() if not k.startswith("PHASELAB_")}
         env |= {"PHASELAB_DATABASE_URL": f"sqlite:///{self.folder / 'screenshot.db'}", "PYTHONUNBUFFERED": "1"}
         self.log = open(self.folder / "server.log", "wb")  # noqa: SIM115 - closed in __exit__
@@ -70,6 +102,8 @@ class serving:
         raise SystemExit("server did not become healthy in 90 s")
 
     def __exit__(self, *_: object) -> None:
+        if self.url:
+            return
         os.killpg(self.proc.pid, 15)
         try:
             self.proc.wait(timeout=20)
@@ -78,32 +112,36 @@ class serving:
         self.log.close()
 
 
-def screenshot(base: str, phenomenon: str, out: Path, height: int, timeout: float) -> str:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": height}, device_scale_factor=1)
+def screenshot(page: Page, base: str, phenomenon: str, preset: str, out: Path, height: int | None,
+               timeout: float) -> str:
+    if preset == "default":  # as a visitor would: the gallery's button
         page.goto(base)
         page.locator(f".phenomenon-{phenomenon}").get_by_role("button", name="Run default").click()
-        page.wait_for_url(f"{base}/explore/{phenomenon}?run=*")
-        run_id = page.url.rsplit("run=", 1)[1]
-        deadline = time.monotonic() + timeout
-        while (run := httpx.get(f"{base}/api/runs/{run_id}").json())["status"] in ACTIVE_STATUSES:
-            if time.monotonic() > deadline:
-                raise SystemExit(f"run {run_id} still {run['status']} after {timeout:.0f} s")
-            print(f"\rstep {run['progress']['step']} / {run['progress']['total']}", end="", flush=True)
-            page.wait_for_timeout(1000)
-        print()
-        page.locator(".run-status", has_text=run["status"]).wait_for()
-        marks = len(run["summary"].get("transitions", []))
-        page.wait_for_function(
-            "n => { const gd = document.querySelector('.js-plotly-plot');"
-            " return gd && gd.layout && (gd.layout.shapes || []).length >= n; }", arg=marks)
-        page.mouse.move(1, 1)  # no hover labels or plot toolbars in the picture
-        page.wait_for_timeout(1500)  # the last snapshot refresh and fonts
-        out.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(out))
-        browser.close()
-        return run_id
+    else:
+        page.goto(f"{base}/explore/{phenomenon}?preset={preset}")
+        page.get_by_role("button", name="Run", exact=True).click()
+    page.wait_for_url(f"{base}/explore/{phenomenon}?*run=*")
+    run_id = page.url.rsplit("run=", 1)[1].split("&")[0]
+    deadline = time.monotonic() + timeout
+    while (run := httpx.get(f"{base}/api/runs/{run_id}").json())["status"] in ACTIVE_STATUSES:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"run {run_id} still {run['status']} after {timeout:.0f} s")
+        progress = run["progress"]
+        print(f"\r{phenomenon}: {progress['symbol']} {progress['x']:g} / {progress['total']:g}", end="", flush=True)
+        page.wait_for_timeout(1000)
+    print()
+    page.locator(".run-status", has_text=run["status"]).wait_for()
+    page.wait_for_function(DRAWN, timeout=60_000)
+    if height is None:  # down to the bottom of the last chart or snapshot card
+        bottom = page.evaluate(LAST_CHART_BOTTOM)
+        width = page.evaluate("() => window.innerWidth")
+        page.set_viewport_size({"width": width, "height": round(bottom) + 16})
+        page.wait_for_function(DRAWN, timeout=60_000)
+    page.mouse.move(1, 1)  # no hover labels or plot toolbars in the picture
+    page.wait_for_timeout(1500)  # the last refresh and resize, fonts
+    out.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(out))
+    return run_id
 
 
 if __name__ == "__main__":
