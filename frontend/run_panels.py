@@ -12,11 +12,13 @@ from typing import Any, NamedTuple
 import dash_mantine_components as dmc
 from dash import html
 
+from backend.store.vocabulary import ACTIVE_STATUSES, RunStatus
 from frontend.links import run_href
 from frontend.numbers import measured, number
 
-ACTIVE = ("queued", "running")
-STATUS_COLORS = {"queued": "gray", "running": "blue", "succeeded": "teal", "failed": "red", "cancelled": "orange"}
+ACTIVE = ACTIVE_STATUSES
+STATUS_COLORS = {RunStatus.QUEUED: "gray", RunStatus.RUNNING: "blue", RunStatus.SUCCEEDED: "teal",
+                 RunStatus.FAILED: "red", RunStatus.CANCELLED: "orange"}
 
 
 class Look(NamedTuple):
@@ -58,14 +60,14 @@ def status_panel(run: Mapping[str, Any] | None) -> Any:
     where = " · ".join(str(part) for part in (run.get("device"), run.get("worker")) if part)
     rows = [
         dmc.Group([
-            dmc.Badge(status, color=STATUS_COLORS.get(status, "gray"), variant="filled" if status == "running"
+            dmc.Badge(status, color=STATUS_COLORS.get(status, "gray"), variant="filled" if status == RunStatus.RUNNING
                       else "light", className="run-status", size="lg"),
             dmc.Text(progress_text(run), size="sm", fw=500, className="run-progress-text"),
             dmc.Text(where, size="xs", c="dimmed"),
             dmc.Anchor(f"run {run['id']}", href=run_href(run["id"]), size="sm", className="run-link", ml="auto"),
         ], gap="sm"),
         dmc.Progress(value=progress_percent(run), color=STATUS_COLORS.get(status, "gray"),
-                     striped=status == "running", size="sm", mt=8),
+                     striped=status == RunStatus.RUNNING, size="sm", mt=8),
     ]
     if run.get("error"):
         rows.append(dmc.Alert(run["error"], color="red", title="The run failed", mt="sm"))

@@ -158,7 +158,7 @@ class RunContext:
         if row is None:
             return None
         # weights_only: tensors and plain containers only (model and optimizer state dicts), so the
-        # database's bytes cannot run code; tests/fake_run.py holds trainers to the same rule.
+        # database's bytes cannot run code; workers/memory_run.py holds trainers to the same rule.
         state = torch.load(io.BytesIO(row.data), map_location="cpu", weights_only=True)
         state = rng.without_rng(state)  # RNG states are CPU tensors; the trainer moves its own to its device
         log.info("run %s attempt %d resumes after step %d", self.run_id, self.attempt, row.step)

@@ -6,6 +6,7 @@ from typing import Any
 import dash_mantine_components as dmc
 from dash import Dash, Input, Output, ctx, dcc, html, register_page
 
+from backend.store.vocabulary import RunStatus
 from frontend.client import ApiError, api
 from frontend.ids import Runs
 from frontend.links import compare_href, explore_query, run_href, runs_query
@@ -16,7 +17,7 @@ from frontend.run_panels import STATUS_COLORS, progress_text, verdict_look
 ids = Runs
 callbacks = Callbacks()
 PAGE_SIZE = 25
-STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"]
+STATUSES = [status.value for status in RunStatus]
 
 
 def register(app: Dash) -> None:

@@ -144,14 +144,14 @@ CLAIMS = [
         text="Under strong superposition the loss falls as 1/m: its log-log slope against the hidden width m is "
         f"between {INVERSE_M[0]:g} and {INVERSE_M[1]:g}.",
         check=_inverse_m,
-        unit="slope",
+        unit="",
     ),
     Claim(
         id="follows_tail",
         text="Under weak superposition the loss follows the feature-frequency tail instead: its slope against m is "
         f"within ±{TAIL_TOLERANCE:g} of the slope of the frequency mass beyond the m-th feature (→ −(a − 1)).",
         check=_follows_tail,
-        unit="slope",
+        unit="",
     ),
     Claim(
         id="many_features",
