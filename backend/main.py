@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter, FastAPI, HTTPException
 from fastapi.exceptions import RequestValidationError
+from fastapi_offline import FastAPIOffline
 
 from backend import __version__
 from backend.api.errors import validation_error_handler
@@ -9,6 +10,8 @@ from backend.api.routes import events, health, metrics, phenomena, runs, snapsho
 from backend.store.db import make_engine, make_sessionmaker
 from backend.store.dispatch import dispatcher_for
 from backend.store.settings import Settings, get_settings
+
+DOCS_ASSETS = "/api/docs-assets"
 
 
 def api_router() -> APIRouter:
@@ -27,7 +30,10 @@ def api_router() -> APIRouter:
 def create_api(settings: Settings | None = None) -> FastAPI:
     """The API alone (the tests use it so); `phaselab serve` serves backend.app.create_app."""
     settings = settings or get_settings()
-    app = FastAPI(
+    # FastAPIOffline: the docs pages load Swagger UI and ReDoc from assets served here (DOCS_ASSETS), not
+    # from a CDN, so /api/docs works in a classroom or a lab without internet.
+    app = FastAPIOffline(
+        static_url=DOCS_ASSETS,
         title="Phaselab",
         version=__version__,
         summary="A browser lab for neural-network training dynamics.",

@@ -171,3 +171,15 @@ def test_out_of_range_integers_in_queries_are_422(client, query):
         run = client.post("/api/runs", json={"phenomenon": "grokking", "config": TINY}).json()
         query = f"/api/runs/{run['id']}{query}"
     assert client.get(query).status_code == 422
+
+
+@pytest.mark.parametrize(("page", "assets"), [("/api/docs", ["swagger-ui-bundle.js", "swagger-ui.css"]),
+                                              ("/api/redoc", ["redoc.standalone.js"])])
+def test_the_docs_pages_need_no_internet(client, page, assets):
+    html = client.get(page)
+    assert html.status_code == 200 and "cdn" not in html.text.lower()
+    for asset in assets:
+        assert f"/api/docs-assets/{asset}" in html.text
+        served = client.get(f"/api/docs-assets/{asset}")
+        assert served.status_code == 200 and len(served.content) > 10_000, asset
+    assert client.get("/api/docs-assets/nope.js").status_code == 404
