@@ -12,16 +12,14 @@ from sqlalchemy.orm import Session
 from backend.services.downsample import downsample
 from backend.store.curves import Points
 from backend.store.models import Run, Snapshot
-from workers.phenomena.contract import Phenomenon
+from workers.phenomena.contract import Phenomenon, RunSummary
 
 
 def marks_by_axis(run: Run) -> dict[str, list[float]]:
     """Each axis's marked x (detected transitions): downsampling keeps the points there."""
     marks: dict[str, list[float]] = defaultdict(list)
-    for t in (run.summary or {}).get("transitions", []):
-        x = t.get("x", t.get("step"))  # summaries before contract v2 said "step"
-        if x is not None:
-            marks[t.get("axis", "step")].append(float(x))
+    for t in RunSummary.model_validate(run.summary or {}).transitions:  # reads pre-v2 summaries too
+        marks[t.axis].append(t.x)
     return marks
 
 

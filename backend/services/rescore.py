@@ -16,7 +16,7 @@ from backend.store.curves import read_points
 from backend.store.db import transaction
 from backend.store.models import Run
 from backend.store.vocabulary import FINAL_STATUSES, RunStatus
-from workers.phenomena.contract import Curves, evaluate
+from workers.phenomena.contract import Curves, RunSummary, evaluate
 
 
 @dataclass(frozen=True)
@@ -49,13 +49,12 @@ def _rescore_one(sessions: sessionmaker[Session], run_id: str, name: str) -> Res
             return Rescored(run_id, name, False, f"its config no longer validates: {exc.errors()[0]['msg']}")
         points, _ = read_points(session, run_id)
         summary = evaluate(ph, Curves(points, finished=run.status == RunStatus.SUCCEEDED), config)
-        new = summary.model_dump(mode="json")
-        changed = _verdicts(new) != _verdicts(run.summary or {})
-        session.execute(update(Run).where(Run.id == run_id).values(summary=new))
+        changed = _verdicts(summary) != _verdicts(RunSummary.model_validate(run.summary or {}))
+        session.execute(update(Run).where(Run.id == run_id).values(summary=summary.model_dump(mode="json")))
     return Rescored(run_id, name, changed)
 
 
-def _verdicts(summary: dict) -> tuple:
-    claims = tuple((c.get("id"), c.get("verdict"), c.get("value")) for c in summary.get("claims", []))
-    marks = tuple((t.get("id"), t.get("x", t.get("step"))) for t in summary.get("transitions", []))
+def _verdicts(summary: RunSummary) -> tuple:
+    claims = tuple((c.id, c.verdict, c.value) for c in summary.claims)
+    marks = tuple((t.id, t.x) for t in summary.transitions)
     return claims, marks

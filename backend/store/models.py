@@ -1,7 +1,7 @@
 """SQLAlchemy 2 ORM models: runs (the truth of every job), metrics, checkpoints, snapshots, sweeps."""
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import (
     JSON,
@@ -23,6 +23,15 @@ from backend.store.vocabulary import Queue, RunStatus
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+@overload
+def as_utc(moment: datetime) -> datetime: ...
+@overload
+def as_utc(moment: None) -> None: ...
+def as_utc(moment: datetime | None) -> datetime | None:
+    """SQLite hands datetimes back naive; every time Phaselab stores is UTC."""
+    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class Base(DeclarativeBase):

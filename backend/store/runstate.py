@@ -31,7 +31,7 @@ from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.store.db import is_postgres, transaction
-from backend.store.models import Run
+from backend.store.models import Run, as_utc
 from backend.store.vocabulary import RunStatus
 
 LEASE_LOST = "its worker stopped answering (lease expired)"
@@ -179,7 +179,7 @@ def claim_by_id(
         row = session.execute(current).first()
         if row is None:
             return None
-        expired = row.status == RunStatus.RUNNING and row.lease_expires_at is not None and _utc(row.lease_expires_at) < now
+        expired = row.status == RunStatus.RUNNING and row.lease_expires_at is not None and as_utc(row.lease_expires_at) < now
         if row.status != RunStatus.QUEUED and not expired:
             return None
         same = (Run.id == run_id, Run.status == row.status, Run.attempts == row.attempts)
@@ -194,11 +194,6 @@ def claim_by_id(
             update(Run).where(*same).values(**_claim_values(worker_id, device, lease_seconds, now))
             .returning(Run.attempts)
         ).scalar_one_or_none()
-
-
-def _utc(moment: datetime) -> datetime:
-    """SQLite hands datetimes back naive; every time Phaselab stores is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _fail_exhausted(session: Session, now: datetime, queues: Sequence[str]) -> None:

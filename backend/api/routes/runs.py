@@ -1,4 +1,3 @@
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Query, Response, status
@@ -10,17 +9,12 @@ from backend.api.deps import DispatcherDep, SessionDep, SettingsDep
 from backend.api.errors import config_error, field_error, not_found
 from backend.schemas import MAX_STEP, Progress, RunCreate, RunPublic, RunsPublic
 from backend.services import runs as service
-from backend.store.models import Run
+from backend.store.models import Run, as_utc
 from backend.store.settings import Settings
 from backend.store.vocabulary import Queue, RunStatus
 from workers.phenomena.contract import STEP, RunSummary
 
 router = APIRouter(prefix="/runs", tags=["runs"])
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    """SQLite hands datetimes back naive; every time Phaselab stores is UTC (RFC 3339 wants the zone)."""
-    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _progress_and_derived(run: Run) -> tuple[Progress, dict[str, float], dict[str, list[float]]]:
@@ -60,10 +54,10 @@ def to_public(run: Run) -> RunPublic:
         derived=derived,
         members=members,
         summary=RunSummary.model_validate(run.summary or {}),
-        created_at=_utc(run.created_at),
-        started_at=_utc(run.started_at),
-        finished_at=_utc(run.finished_at),
-        updated_at=_utc(run.updated_at),
+        created_at=as_utc(run.created_at),
+        started_at=as_utc(run.started_at),
+        finished_at=as_utc(run.finished_at),
+        updated_at=as_utc(run.updated_at),
     )
 
 
