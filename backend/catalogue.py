@@ -27,16 +27,26 @@ def get(name: str) -> Phenomenon:
         raise UnknownPhenomenon(name) from None
 
 
+def preset_names() -> list[str]:
+    """Every preset name any phenomenon has, sorted (each phenomenon accepts only its own)."""
+    return sorted({preset for name in names() for preset in get(name).presets})
+
+
 def code_version(name: str) -> str:
     return phenomena.code_version(name)
 
 
 def resolve_config(ph: Phenomenon, config: dict[str, Any] | None, preset: str | None) -> PhenomenonConfig:
-    """The preset (`default` if none) overlaid with `config`, validated: raises pydantic.ValidationError."""
+    """The preset (`default` if none) overlaid with `config`, validated: raises pydantic.ValidationError.
+
+    Validated as JSON, strictly: a knob's value must have its type (`"steps": "10"` and `true` for an integer
+    are refused, not coerced); the preset's own values round-trip through the same JSON.
+    """
     if (preset or "default") not in ph.presets:
         raise UnknownPreset(preset)
-    base = ph.presets[preset or "default"].config.model_dump()
-    return ph.config.model_validate({**base, **(config or {})})
+    base = ph.presets[preset or "default"].config.model_dump(mode="json")
+    merged = json.dumps({**base, **(config or {})}, allow_nan=True)
+    return ph.config.model_validate_json(merged, strict=True)
 
 
 def content_hash(phenomenon: str, config: PhenomenonConfig, seed: int, code: str) -> str:

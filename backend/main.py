@@ -1,11 +1,15 @@
 """Assembles the API: routes under /api, its database and its dispatcher. backend/app.py adds the UI."""
 
-from fastapi import APIRouter, FastAPI, HTTPException
+from fastapi import APIRouter, FastAPI
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 
 from backend import __version__
 from backend.api.errors import validation_error_handler
+from backend.api.limits import BodySizeLimit, SecurityHeaders
+from backend.api.methods import fallback_router
 from backend.api.routes import events, health, metrics, phenomena, runs, snapshots
 from backend.store.db import make_engine, make_sessionmaker
 from backend.store.dispatch import dispatcher_for
@@ -18,13 +22,14 @@ def api_router() -> APIRouter:
     api = APIRouter(prefix="/api")
     for module in (health, phenomena, runs, metrics, snapshots, events):
         api.include_router(module.router)
-
-    @api.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
-    def unknown(path: str) -> None:
-        # Registered before the UI's catch-all: an unknown /api path is a 404, not the Dash page.
-        raise HTTPException(404, f"No API route /api/{path}; see /api/docs.")
-
+    # Last, and before the UI's catch-all: 405 + Allow, OPTIONS, or a JSON 404 for every other /api request.
+    api.include_router(fallback_router())
     return api
+
+
+def operation_id(route: APIRoute) -> str:
+    """The route function's name (`create_run`, `get_metrics`): short, stable ids for clients and links."""
+    return route.name
 
 
 def create_api(settings: Settings | None = None) -> FastAPI:
@@ -40,6 +45,7 @@ def create_api(settings: Settings | None = None) -> FastAPI:
         docs_url="/api/docs",
         redoc_url="/api/redoc",
         openapi_url="/api/openapi.json",
+        generate_unique_id_function=operation_id,
     )
     url = settings.resolved_database_url
     app.state.settings = settings
@@ -48,4 +54,9 @@ def create_api(settings: Settings | None = None) -> FastAPI:
     app.state.dispatcher = dispatcher_for(url)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.include_router(api_router())
+    if settings.cors_origins:  # closed by default: only these origins may read the API from a browser
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "Content-Type", "Last-Event-ID"])
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     return app

@@ -1,13 +1,20 @@
 """The API's schema families: what goes in (RunCreate) and what comes out (RunPublic, RunsPublic, ...)."""
 
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from backend import catalogue
 from backend.store.vocabulary import Queue, RunStatus
 from workers.phenomena.contract import Axis, Chart, Family, Metric, RunSummary, SnapshotView, Verdict
 
 MAX_STEP = 2**31 - 1  # steps and offsets are 32-bit integers in the database
+
+# The catalogue's names as enumerations, so the OpenAPI document lists them (clients and fuzzers see the choices;
+# a wrong one is a 422 naming the field). Built when the API module loads, from the folders present then.
+PhenomenonName = StrEnum("PhenomenonName", {name: name for name in catalogue.names()})  # type: ignore[misc]
+PresetName = StrEnum("PresetName", {name: name for name in catalogue.preset_names()})  # type: ignore[misc]
 
 
 class Health(BaseModel):
@@ -66,13 +73,19 @@ class PhenomenonPublic(PhenomenonSummary):
 
 
 class RunCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Strict: `"seed": true` or `"steps": "10"` is a 422, not silently read as 1 or 10. (FastAPI validates the
+    # parsed JSON in Python mode, so the enumerations say strict=False to take their names as strings.)
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    phenomenon: str = Field(description="A name from GET /api/phenomena.")
-    config: dict[str, Any] | None = Field(None, description="Knobs; missing ones come from the preset.")
-    preset: str | None = Field(None, description="Preset the knobs start from (default: `default`).")
+    phenomenon: PhenomenonName = Field(  # type: ignore[valid-type]
+        description="A name from GET /api/phenomena.", strict=False)
+    config: dict[str, Any] | None = Field(None, description="Knobs; missing ones come from the preset. Types are "
+                                          "strict: a number is a JSON number, not a string.")
+    preset: PresetName | None = Field(  # type: ignore[valid-type]
+        None, strict=False, description="Preset the knobs start from (default: `default`); each phenomenon has its own, listed "
+        "in GET /api/phenomena/{name}.")
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Random seed; same config and seed give the same curves.")
-    queue: Queue | None = Field(None, description="Worker queue; default from PHASELAB_DEFAULT_QUEUE.")
+    queue: Queue | None = Field(None, strict=False, description="Worker queue; default from PHASELAB_DEFAULT_QUEUE.")
 
 
 class Progress(BaseModel):

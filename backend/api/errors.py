@@ -1,5 +1,6 @@
 """Turning domain errors into HTTP answers: a 422 that names the field, a 404, never a 500."""
 
+import json
 import math
 from typing import Any, NoReturn
 
@@ -21,9 +22,24 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
+ECHO_CHARS = 200  # a 422 quotes at most this much of the bad input back
+
+
+def _short(value: Any) -> Any:
+    """The bad input as a 422 quotes it: whole when small, else its first ECHO_CHARS characters and its size."""
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    if len(text) <= ECHO_CHARS:
+        return value
+    return f"{text[:ECHO_CHARS]}… ({len(text)} characters)"
+
+
 async def validation_error_handler(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    return JSONResponse(status_code=422, content={"detail": _json_safe(jsonable_encoder(exc.errors()))})
+    errors = _json_safe(jsonable_encoder(exc.errors()))
+    for error in errors:
+        if "input" in error:
+            error["input"] = _short(error["input"])
+    return JSONResponse(status_code=422, content={"detail": errors})
 
 
 def config_error(exc: ValidationError, prefix: tuple[str, ...] = ("body", "config")) -> NoReturn:

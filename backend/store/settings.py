@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     max_page_size: int = Field(200, ge=1, description="Cap on `limit` for list endpoints.")
     max_points: int = Field(4000, ge=8, description="Cap on points per metric a request may ask for.")
     submit_token: str = Field("", description="If set, POST /api/runs needs `Authorization: Bearer <token>`.")
+    max_body_bytes: int = Field(65_536, ge=1024, description="Largest request body the API reads; more is a 413.")
+    cors_origins: list[str] = Field(
+        [], description='Origins whose pages may call the API from a browser (JSON list, e.g. ["https://x.org"]); '
+        "empty: none (CORS closed).")
 
     @property
     def resolved_database_url(self) -> str:

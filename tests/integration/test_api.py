@@ -37,10 +37,12 @@ def test_catalogue_lists_grokking_and_double_descent_with_schemas(client):
     assert grokking["charts"] and grokking["claims"] and grokking["papers"][0]["url"].startswith("https://arxiv.org")
 
 
-def test_unknown_phenomenon_is_404(client):
+def test_unknown_phenomenon_is_404_to_read_and_422_naming_the_choices_to_run(client):
     assert client.get("/api/phenomena/alchemy").status_code == 404
     response = client.post("/api/runs", json={"phenomenon": "alchemy"})
-    assert response.status_code == 404 and "alchemy" in response.json()["detail"]
+    assert response.status_code == 422
+    (error,) = response.json()["detail"]
+    assert error["loc"] == ["body", "phenomenon"] and "grokking" in error["msg"] and error["input"] == "alchemy"
 
 
 def test_unknown_api_path_is_404_not_the_ui(client):

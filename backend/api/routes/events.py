@@ -17,8 +17,24 @@ router = APIRouter(prefix="/runs/{run_id}", tags=["events"])
 
 POLL_SECONDS = 0.25
 
+EVENT_SCHEMA = {  # one server-sent event; `data` is JSON text: a RunPublic, a MetricsPublic, or {"status": ...}
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {"type": "string", "enum": ["run", "metrics", "done"]},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+        "id": {"type": "string", "description": "On `metrics`: the cursor, sent back as Last-Event-ID on reconnect"},
+    },
+}
 
-@router.get("/events", responses={404: {"description": "No such run"}})
+
+@router.get(
+    "/events",
+    response_class=EventSourceResponse,
+    responses={200: {"content": {"text/event-stream": {"schema": EVENT_SCHEMA}},
+                     "description": "Server-sent events: `run`, `metrics` (with the cursor as event id), `done`"},
+               404: {"description": "No such run"}},
+)
 async def stream_events(
     run_id: str,
     request: Request,

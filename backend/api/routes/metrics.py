@@ -17,7 +17,9 @@ router = APIRouter(prefix="/runs/{run_id}", tags=["metrics"])
 @router.get(
     "/metrics",
     response_model=MetricsPublic,
-    responses={200: {"content": {"text/csv": {}}}, 404: {"description": "No such run"}},
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}},
+                     "description": "JSON, or with `format=csv` the points as CSV: metric,member,x,value"},
+               404: {"description": "No such run"}},
 )
 def get_metrics(
     run_id: str,

@@ -16,6 +16,14 @@ from workers.phenomena.contract import STEP, RunSummary
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
+# OpenAPI links: where a created run's id leads (clients and schemathesis' stateful phase follow them).
+_BY_ID = {"run_id": "$response.body#/id"}
+RUN_LINKS = {
+    name: {"operationId": operation, "parameters": _BY_ID}
+    for name, operation in (("GetRun", "get_run"), ("GetMetrics", "get_metrics"), ("StreamEvents", "stream_events"),
+                            ("ListSnapshots", "list_snapshots"), ("CancelRun", "cancel_run"))
+}
+
 
 def _progress_and_derived(run: Run) -> tuple[Progress, dict[str, float], dict[str, list[float]]]:
     """Progress on the phenomenon's progress axis, and the values and members its config derives.
@@ -76,7 +84,11 @@ def require_token(settings: Settings, authorization: str | None) -> None:
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    responses={200: {"model": RunPublic, "description": "The existing run of the same config and seed"},
+    responses={201: {"description": "A new run, queued", "links": RUN_LINKS},
+               200: {"model": RunPublic, "description": "The existing run of the same config and seed (re-queued "
+                     "if it had failed or was cancelled)", "links": RUN_LINKS},
+               400: {"description": "The body is not JSON"},
+               401: {"description": "PHASELAB_SUBMIT_TOKEN is set and the request lacks it"},
                404: {"description": "No such phenomenon"}},
 )
 def create_run(
@@ -89,22 +101,23 @@ def create_run(
 ) -> RunPublic:
     """Start a run, or return the existing run with the same phenomenon, config and seed."""
     require_token(settings, authorization)
+    phenomenon, preset = body.phenomenon.value, body.preset.value if body.preset else None
     try:
         run, created = service.create_run(
             session,
             dispatcher,
-            phenomenon=body.phenomenon,
+            phenomenon=phenomenon,
             config=body.config,
-            preset=body.preset,
+            preset=preset,
             seed=body.seed,
             queue=body.queue or settings.default_queue,
             max_attempts=settings.max_attempts,
         )
     except catalogue.UnknownPhenomenon:
-        not_found(f"No phenomenon named {body.phenomenon!r}; see GET /api/phenomena.")
+        not_found(f"No phenomenon named {phenomenon!r}; see GET /api/phenomena.")
     except service.UnknownPreset:
-        presets = ", ".join(catalogue.get(body.phenomenon).presets)
-        field_error(("body", "preset"), f"Unknown preset; choose one of: {presets}", body.preset)
+        presets = ", ".join(catalogue.get(phenomenon).presets)
+        field_error(("body", "preset"), f"{phenomenon} has no preset {preset!r}; choose one of: {presets}", preset)
     except ValidationError as exc:
         config_error(exc)
     if not created:
@@ -134,7 +147,8 @@ def get_run(run_id: str, session: SessionDep) -> RunPublic:
     return to_public(get_run_or_404(session, run_id))
 
 
-@router.post("/{run_id}/cancel", responses={404: {"description": "No such run"}})
+@router.post("/{run_id}/cancel", responses={401: {"description": "PHASELAB_SUBMIT_TOKEN is set and the request "
+                                                  "lacks it"}, 404: {"description": "No such run"}})
 def cancel_run(
     run_id: str,
     session: SessionDep,

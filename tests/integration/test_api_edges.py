@@ -1,0 +1,141 @@
+"""The API's edges, in-process against a real SQLite file: methods it does not declare, bodies too big or
+mistyped, what it echoes back, the headers every answer carries, and the schema that says all of it."""
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+
+from backend.main import create_api
+from backend.store.settings import Settings
+from tests.databases import sqlite_database
+
+TINY = {"p": 11, "train_frac": 0.5, "steps": 50}
+
+
+@pytest.fixture
+def make_client(tmp_path):
+    opened = []
+
+    def make(**settings) -> TestClient:
+        database = sqlite_database(tmp_path)
+        url = database.__enter__()
+        client = TestClient(create_api(Settings(database_url=url, **settings)))
+        client.__enter__()
+        opened.append((client, database))
+        return client
+
+    yield make
+    for client, database in opened:
+        client.__exit__(None, None, None)
+        database.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(make_client):
+    return make_client()
+
+
+@pytest.mark.parametrize(("method", "path", "allow"), [
+    ("PUT", "/api/runs", "GET, POST"),
+    ("DELETE", "/api/runs/abc", "GET"),
+    ("GET", "/api/runs/abc/cancel", "POST"),
+    ("POST", "/api/health", "GET"),
+    ("PATCH", "/api/phenomena/grokking", "GET"),
+])
+def test_an_undeclared_method_is_405_with_allow(client, method, path, allow):
+    response = client.request(method, path)
+    assert response.status_code == 405, response.text
+    assert response.headers["allow"] == allow
+    assert method in response.json()["detail"] and allow in response.json()["detail"]
+
+
+def test_options_lists_the_allowed_methods_and_unknown_paths_stay_404(client):
+    response = client.options("/api/runs/abc/cancel")
+    assert response.status_code == 204 and response.headers["allow"] == "POST"
+    assert client.options("/api/nowhere").status_code == 404
+    assert client.delete("/api/nowhere").status_code == 404
+
+
+@pytest.mark.parametrize(("body", "loc"), [
+    ({"phenomenon": "grokking", "seed": True}, ["body", "seed"]),
+    ({"phenomenon": "grokking", "seed": "3"}, ["body", "seed"]),
+    ({"phenomenon": "grokking", "config": {"steps": "10"}}, ["body", "config", "steps"]),
+    ({"phenomenon": "grokking", "config": {"steps": True}}, ["body", "config", "steps"]),
+    ({"phenomenon": "grokking", "config": {"lr": "0.01"}}, ["body", "config", "lr"]),
+    ({"phenomenon": "grokking", "preset": "weak"}, ["body", "preset"]),
+])
+def test_types_are_strict_and_the_422_names_the_field(client, body, loc):
+    response = client.post("/api/runs", json=body)
+    assert response.status_code == 422, response.text
+    assert [e["loc"] for e in response.json()["detail"]] == [loc]
+
+
+def test_a_preset_of_another_phenomenon_names_this_ones(client):
+    response = client.post("/api/runs", json={"phenomenon": "grokking", "preset": "weak"})
+    (error,) = response.json()["detail"]
+    assert "grokking has no preset 'weak'" in error["msg"] and "no_weight_decay" in error["msg"]
+
+
+def test_integers_still_fill_float_knobs(client):
+    response = client.post("/api/runs", json={"phenomenon": "grokking", "config": {**TINY, "weight_decay": 1}})
+    assert response.status_code == 201, response.text
+    assert response.json()["config"]["weight_decay"] == 1.0
+
+
+def test_a_body_over_the_limit_is_413_before_it_is_parsed(make_client):
+    client = make_client(max_body_bytes=4096)
+    big = json.dumps({"phenomenon": "grokking", "config": {"x" * 10_000: 1}})
+    response = client.post("/api/runs", content=big, headers={"content-type": "application/json"})
+    assert response.status_code == 413 and "4096" in response.json()["detail"]
+
+    def chunks():  # no Content-Length: the limit counts the bytes as they come
+        for i in range(0, len(big), 1000):
+            yield big[i : i + 1000].encode()
+
+    response = client.post("/api/runs", content=chunks(), headers={"content-type": "application/json"})
+    assert response.status_code == 413
+    assert client.post("/api/runs", json={"phenomenon": "grokking", "config": TINY}).status_code == 201
+
+
+def test_a_422_quotes_only_a_short_prefix_of_a_long_bad_input(client):
+    response = client.post("/api/runs", json={"phenomenon": "grokking", "config": {"operation": "+" * 50_000}})
+    assert response.status_code == 422
+    assert len(response.content) < 2000
+    (error,) = response.json()["detail"]
+    assert error["loc"] == ["body", "config", "operation"] and "(50000 characters)" in error["input"]
+
+
+def test_every_answer_carries_security_headers_and_cors_is_closed_by_default(client):
+    response = client.get("/api/phenomena", headers={"origin": "https://elsewhere.example"})
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-frame-options"] == "SAMEORIGIN"
+    assert "access-control-allow-origin" not in response.headers
+
+
+def test_cors_opens_only_to_the_configured_origins(make_client):
+    client = make_client(cors_origins=["https://course.example"])
+    ok = client.get("/api/phenomena", headers={"origin": "https://course.example"})
+    assert ok.headers["access-control-allow-origin"] == "https://course.example"
+    other = client.get("/api/phenomena", headers={"origin": "https://elsewhere.example"})
+    assert "access-control-allow-origin" not in other.headers
+
+
+def test_the_schema_enumerates_names_declares_content_types_and_links_a_new_run(client):
+    schema = client.get("/api/openapi.json").json()
+    run_create = schema["components"]["schemas"]["RunCreate"]["properties"]
+    names = schema["components"]["schemas"]["PhenomenonName"]["enum"]
+    presets = schema["components"]["schemas"]["PresetName"]["enum"]
+    assert {"grokking", "double_descent", "superposition"} <= set(names)
+    assert {"default", "tiny", "no_weight_decay", "weak"} <= set(presets)
+    assert "PhenomenonName" in json.dumps(run_create["phenomenon"])
+    metrics = schema["paths"]["/api/runs/{run_id}/metrics"]["get"]
+    assert {"application/json", "text/csv"} <= set(metrics["responses"]["200"]["content"])
+    events = schema["paths"]["/api/runs/{run_id}/events"]["get"]
+    assert set(events["responses"]["200"]["content"]) == {"text/event-stream"}
+    create = schema["paths"]["/api/runs"]["post"]
+    assert create["operationId"] == "create_run"
+    links = create["responses"]["201"]["links"]
+    operations = {op["operationId"] for path in schema["paths"].values() for op in path.values()}
+    assert {link["operationId"] for link in links.values()} <= operations
+    assert all(link["parameters"] == {"run_id": "$response.body#/id"} for link in links.values())
