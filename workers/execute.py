@@ -96,14 +96,15 @@ def execute_run(
         if os.environ.get(CRASH_BEFORE_FINISH):
             os._exit(17)
         if ctx.stop_reason == "shutdown" and not ctx.writer.cancel_requested:
-            ctx.writer.requeue(None, release=True, also=lambda s: dispatcher.enqueue(s, run))
-            log.info("run %s released at %s %g (worker stopping)", run_id, _axis(phenomenon), ctx.writer.progress)
-            return Outcome.RELEASED
+            return _release(ctx, run, dispatcher, phenomenon, "worker stopping")
         # A trainer that returns without having been told to stop has finished (a cancel that
         # arrives during the last step loses the race: the run succeeded).
         status = RunStatus.SUCCEEDED if ctx.stop_reason is None else RunStatus.CANCELLED
         ctx.finished = status == RunStatus.SUCCEEDED  # the final summary may say "never", not only "not yet"
-        ctx.writer.finish(status)
+        if not ctx.writer.finish(status):
+            # The cancel flag went down before `cancelled` could be written: the run was asked for again
+            # after its cancel. It goes back to the queue and resumes from its checkpoint.
+            return _release(ctx, run, dispatcher, phenomenon, "asked for again after a cancel")
         log.info("run %s %s at %s %g: %d metric rows in %d writes",
                  run_id, status, _axis(phenomenon), ctx.writer.progress, ctx.writer.rows_written, ctx.writer.writes)
         return Outcome(status)
@@ -122,6 +123,13 @@ def execute_run(
     finally:
         if ctx is not None:
             ctx.close()
+
+
+def _release(ctx: RunContext, run: Run, dispatcher: Dispatcher, phenomenon: Phenomenon, why: str) -> Outcome:
+    """Hand the run back to the queue without counting the attempt, with a new job where there are jobs."""
+    ctx.writer.requeue(None, release=True, also=lambda s: dispatcher.enqueue(s, run))
+    log.info("run %s released at %s %g (%s)", run.id, _axis(phenomenon), ctx.writer.progress, why)
+    return Outcome.RELEASED
 
 
 def _axis(phenomenon: Phenomenon) -> str:

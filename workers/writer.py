@@ -159,10 +159,14 @@ class RunWriter:
         """Store the serialized checkpoint of `step` with every buffered row."""
         self._write(checkpoint=(step, data))
 
-    def finish(self, status: RunStatus, error: str | None = None) -> None:
-        """Last fenced transaction of the attempt: buffered rows, the summary, and the final status."""
-        self._write(final={"status": status, "error": error, "finished_at": NOW, "lease_expires_at": None},
-                    summary=True)
+    def finish(self, status: RunStatus, error: str | None = None) -> bool:
+        """Last fenced transaction of the attempt: buffered rows, the summary, and the final status.
+
+        `cancelled` is written only while the cancel flag is still up, in the same UPDATE: False if it went
+        down (the run was asked for again), and then the run is still running, for the caller to requeue.
+        """
+        final = {"status": status, "error": error, "finished_at": NOW, "lease_expires_at": None}
+        return self._write(final=final, summary=True, only_if_cancelled=status == RunStatus.CANCELLED)
 
     def requeue(self, error: str | None, *, release: bool, also: Callable[[Session], None] | None = None) -> None:
         """Hand the run back as queued: after a crash (attempt counted) or a shutdown (`release`: not counted).
@@ -216,7 +220,9 @@ class RunWriter:
         final: dict[str, Any] | None = None,
         summary: bool = False,
         also: Callable[[Session], None] | None = None,
-    ) -> None:
+        only_if_cancelled: bool = False,
+    ) -> bool:
+        """One fenced transaction; True unless `only_if_cancelled` and the flag was down (`final` not written)."""
         rows, snapshots = list(self._rows), list(self._snapshots)
         summary_json = self._summary_or_none(force=summary or final is not None)
         values: dict[str, Any] = {"progress_x": self.progress, **self._report}
@@ -238,9 +244,15 @@ class RunWriter:
                                   "created_at": now}
                         stmt = insert(CHECKPOINTS).values(run_id=self.run_id, **stored)
                         session.execute(stmt.on_conflict_do_update(index_elements=["run_id"], set_=stored))
+                    written = True
                     if final is not None:
                         stamped = {key: now if value is NOW else value for key, value in final.items()}
-                        session.execute(update(RUNS).where(RUNS.c.id == self.run_id).values(**stamped, updated_at=now))
+                        where = [RUNS.c.id == self.run_id]
+                        if only_if_cancelled:
+                            where.append(RUNS.c.cancel_requested.is_(True))
+                        done = session.execute(
+                            update(RUNS).where(*where).values(**stamped, updated_at=now).returning(RUNS.c.id))
+                        written = done.first() is not None
                     if also is not None:
                         also(session)
             except Fenced:
@@ -256,3 +268,4 @@ class RunWriter:
         self._last_flush = self.last_renew = time.monotonic()
         self.writes += 1
         self.rows_written += len(rows)
+        return written

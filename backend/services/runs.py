@@ -40,7 +40,8 @@ def create_run(
 
     Raises catalogue.UnknownPhenomenon, UnknownPreset, pydantic.ValidationError.
     The database's unique index on content_hash decides races: INSERT ... ON CONFLICT DO NOTHING.
-    A failed or cancelled run asked for again is re-queued (its checkpoint lets it resume).
+    A failed or cancelled run asked for again is re-queued (its checkpoint lets it resume); a running one whose
+    cancel is pending keeps going.
     """
     ph = catalogue.get(phenomenon)
     validated = catalogue.resolve_config(ph, config, preset)
@@ -77,6 +78,19 @@ def create_run(
     if created_id is not None:
         dispatcher.enqueue(session, run)
         return run, True
+    if run.status == RunStatus.RUNNING and run.cancel_requested:
+        # Asked for again while a cancel is on its way: withdraw the cancel. A worker that has not seen it
+        # trains on; one already stopping puts the run back in the queue (workers/execute.py).
+        withdrawn = session.execute(
+            update(Run)
+            .where(Run.id == run.id, Run.status == RunStatus.RUNNING, Run.cancel_requested.is_(True))
+            .values(cancel_requested=False, updated_at=datetime.now(UTC))
+            .returning(Run.id)
+        ).scalar_one_or_none()
+        session.refresh(run)
+        if withdrawn is not None:
+            return run, False
+        # Else its worker wrote `cancelled` first: re-queued just below, as any cancelled run asked for again.
     if run.status in REQUEUED_ON_REQUEST:
         requeued = session.execute(
             update(Run)

@@ -11,7 +11,7 @@ from sqlalchemy import event, text, update
 
 from backend.services.runs import create_run
 from backend.store.db import make_engine, make_sessionmaker, transaction
-from backend.store.dispatch import LeaseDispatcher
+from backend.store.dispatch import LeaseDispatcher, dispatcher_for
 from backend.store.models import Run, Snapshot
 from backend.store.runstate import claim_by_id
 from backend.store.settings import Settings
@@ -199,6 +199,28 @@ def test_e_cancel_queued_running_and_racing_completion(db, workers):
     settled = db.run(racing)
     assert settled.status == run.status and settled.lease_expires_at is None
     assert worker.alive()
+
+
+def ask_again(db, config: dict, seed: int) -> Run:
+    """POST the same config and seed again (what a student re-opening a class link does)."""
+    with transaction(db.sessions) as session:
+        run, _ = create_run(session, dispatcher_for(db.url), phenomenon="grokking", config=config, seed=seed)
+        return run
+
+
+@pytest.mark.parametrize("wait", [0.0, 1.0], ids=["at_once", "after_it_stopped"])
+def test_e2_asking_again_right_after_a_cancel_trains_the_run_to_the_end(db, workers, wait):
+    config = small(2_000)
+    running = db.create(config, seed=4)
+    workers().wait_ready()
+    db.wait(running, lambda r: r.status == "running" and r.progress_x > 50, what="training")
+    db.cancel(running)
+    time.sleep(wait)
+    again = ask_again(db, config, seed=4)
+    assert again.id == running and again.status in ("running", "queued") and not again.cancel_requested
+    run = db.wait_status(running, "succeeded", timeout=60)
+    assert run.progress_x == 2_000
+    assert_complete(db, running, 2_000)
 
 
 def test_f_poison_runs_fail_after_max_attempts_with_a_clear_error(db, workers):
