@@ -55,6 +55,9 @@ class RunView:
     def chart(self, chart_id: str | Any = ALL) -> dict[str, Any]:
         return {"type": self._id("chart"), "chart": chart_id}
 
+    def card(self, chart_id: str | Any = ALL) -> dict[str, Any]:  # a chart's whole card (hidden: optional, empty)
+        return {"type": self._id("card"), "chart": chart_id}
+
     def legend(self, chart_id: str | Any = ALL) -> dict[str, Any]:  # a chart card's legend (HTML)
         return {"type": self._id("legend"), "chart": chart_id}
 

@@ -69,7 +69,7 @@ def chart_cards(ids: RunView, spec: dict[str, Any]) -> list[Any]:
         dcc.Graph(id=ids.chart(c["id"]), figure=chart_figure(c, spec, []), config=GRAPH_CONFIG,
                   className=f"chart-{c['id']}"),
         *([dmc.Text(c["caption"], size="xs", c="dimmed", px=8, pb=4)] if c.get("caption") else []),
-    ]) for c in spec["charts"]]
+    ], id=ids.card(c["id"]), style=card_style(c, None)) for c in spec["charts"]]
     snaps = [_card(v["title"], None, [
         dcc.Graph(id=ids.snapshot(v["name"]), figure=snapshot_figure(v, None), config=GRAPH_CONFIG,
                   className=f"snapshot-{v['name']}"),
@@ -118,11 +118,16 @@ def legend_item(text: str, color: str, dash: str = "solid") -> Any:
                     className="legend-item")
 
 
-def _card(title: str, legend: Any, body: list[Any]) -> dmc.Card:
+def card_style(chart: dict[str, Any], drawn: set[str] | None) -> dict[str, str]:
+    """An optional chart's card is shown only once its figure draws points (its knob is on in this run)."""
+    return {"display": "none"} if chart.get("optional") and not drawn else {}
+
+
+def _card(title: str, legend: Any, body: list[Any], **props: Any) -> dmc.Card:
     return dmc.Card([
         dmc.Group([dmc.Text(title, fw=600, size="sm"), legend], justify="space-between", gap="xs", px=8, pt=4),
         *body,
-    ], withBorder=True, radius="md", padding=6)
+    ], withBorder=True, radius="md", padding=6, **props)
 
 
 def _by(items: list[dict[str, Any]], key: str, wanted: list[Any]) -> list[dict[str, Any]]:
@@ -141,6 +146,7 @@ def register(app: Dash, ids: RunView) -> None:
         Output(ids.live, "data"),
         Output(ids.tick, "disabled"),
         Output(ids.legend(), "children"),
+        Output(ids.card(), "style"),
         Input(ids.run, "data"),
         Input(ids.tick, "n_intervals"),
         State(ids.cursor, "data"),
@@ -152,10 +158,11 @@ def register(app: Dash, ids: RunView) -> None:
     def follow_run(run_ref, _n_intervals, cursor, spec):
         charts = _by(spec["charts"], "id", [o["id"]["chart"] for o in ctx.outputs_list[0]])
         legends = _by(spec["charts"], "id", [o["id"]["chart"] for o in ctx.outputs_list[4]])
+        cards = _by(spec["charts"], "id", [o["id"]["chart"] for o in ctx.outputs_list[5]])
         run_id = (run_ref or {}).get("id")
         if not run_id:
             return [chart_figure(c, spec, []) for c in charts], None, None, True, \
-                [legend_items(c, spec) for c in legends]
+                [legend_items(c, spec) for c in legends], [card_style(c, None) for c in cards]
         client = api()
         try:
             run = client.run(run_id)
@@ -166,12 +173,14 @@ def register(app: Dash, ids: RunView) -> None:
         except ApiError as exc:
             # A run that is not there stops the ticks; anything else (the API restarting) is tried again.
             return [no_update] * len(charts), cursor, {"error": str(exc), "status": exc.status}, \
-                exc.status == 404, [no_update] * len(legends)
+                exc.status == 404, [no_update] * len(legends), [no_update] * len(cards)
         # A legend follows its chart when the chart is drawn whole (a Patch adds points, never a curve).
         drawn = {c["id"]: figure for c, figure in zip(charts, figures, strict=True) if isinstance(figure, dict)}
         legend = [legend_items(c, spec, drawn_metrics(drawn[c["id"]])) if c["id"] in drawn else no_update
                   for c in legends]
-        return figures, new_cursor, {"run": run}, run["status"] not in ACTIVE, legend
+        # A chart updated by a Patch already had points: its card stays as it is.
+        style = [card_style(c, drawn_metrics(drawn[c["id"]])) if c["id"] in drawn else no_update for c in cards]
+        return figures, new_cursor, {"run": run}, run["status"] not in ACTIVE, legend, style
 
     @app.callback(
         Output(ids.status, "children"),

@@ -137,6 +137,7 @@ def screenshot(page: Page, base: str, phenomenon: str, preset: str, out: Path, h
         width = page.evaluate("() => window.innerWidth")
         page.set_viewport_size({"width": width, "height": round(bottom) + 16})
         page.wait_for_function(DRAWN, timeout=60_000)
+    page.evaluate("() => window.scrollTo(0, 0)")  # from the top, whatever a focused input scrolled to
     page.mouse.move(1, 1)  # no hover labels or plot toolbars in the picture
     page.wait_for_timeout(1500)  # the last refresh and resize, fonts
     out.parent.mkdir(parents=True, exist_ok=True)

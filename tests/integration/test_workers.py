@@ -65,8 +65,9 @@ def test_a_tiny_run_completes_with_every_step_once_and_a_summary(db, workers):
     summary = run.summary
     assert {t["id"] for t in summary["transitions"]} >= {"memorization"}
     assert [c["id"] for c in summary["claims"]] == [c.id for c in phenomena.load("grokking").claims]
-    assert all(c["verdict"] == "pass" and c["expected"] == "pass" and c["value"] is not None
-               for c in summary["claims"]), summary["claims"]
+    assert all(c["verdict"] == c["expected"] for c in summary["claims"]), summary["claims"]
+    assert all(c["value"] is not None for c in summary["claims"] if c["verdict"] == "pass")
+    assert {c["id"] for c in summary["claims"] if c["expected"] == "pass"} >= {"late_generalization", "norm_falls"}
     assert db.seqs(run_id) == list(range(1, 5 * (steps + 1) + 1))  # one seq per point, in write order
     assert set(summary["final"]) == METRICS and summary["final"]["train/acc"] == curves["train/acc"][-1][1]
     if db.kind == "postgres":

@@ -49,6 +49,9 @@ class Chart(Part):
     references: list[Reference] = []
     fit: FitLine | None = None
     caption: str = ""  # one line under the chart: what to look at
+    # Drawn only once the run logs one of its metrics: a chart about a knob that is off on most runs (label
+    # noise, a gradient filter, outlier groups). The trainer logs those metrics only when they mean something.
+    optional: bool = False
 
 
 class SnapshotView(Part):

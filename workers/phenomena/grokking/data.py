@@ -24,6 +24,8 @@ class Split:
     y_train: torch.Tensor  # (N_train,) long: the answers, some replaced when label_noise > 0
     x_val: torch.Tensor  # (N_val, 2)
     y_val: torch.Tensor  # (N_val,) always the true answers
+    y_train_true: torch.Tensor  # (N_train,) the true answers of the training pairs
+    noisy: torch.Tensor  # (N_train,) bool: this training label was replaced by a wrong answer
 
 
 def make_split(
@@ -42,8 +44,10 @@ def make_split(
     y_train = y[train].clone()
 
     n_noisy = round(label_noise * n_train)
+    noisy = torch.zeros(n_train, dtype=torch.bool)
     if n_noisy:
-        noisy = torch.randperm(n_train, generator=generator)[:n_noisy]
+        picked = torch.randperm(n_train, generator=generator)[:n_noisy]
         shift = torch.randint(1, p, (n_noisy,), generator=generator)  # 1 … p−1: never the right answer
-        y_train[noisy] = (y_train[noisy] + shift) % p
-    return Split(x[train], y_train, x[val], y[val])
+        y_train[picked] = (y_train[picked] + shift) % p
+        noisy[picked] = True
+    return Split(x[train], y_train, x[val], y[val], y[train], noisy)

@@ -1,29 +1,39 @@
 """Grokking: a small network fits modular arithmetic at once, and generalizes only much later. No torch here."""
 
-from typing import Literal
-
-import numpy as np
-from pydantic import Field, field_validator
-
 from workers.phenomena.contract import (
+    STEP,
     Chart,
-    Claim,
-    ClaimResult,
-    Curves,
+    Family,
     Metric,
     Paper,
     Phenomenon,
-    PhenomenonConfig,
     Preset,
+    Reference,
     SnapshotView,
-    Transition,
 )
+from workers.phenomena.grokking.claims import (
+    CLAIMS,
+    COLLAPSED,
+    GROKKED_ACC,
+    MEMORIZED_ACC,
+    MIN_DELAY_FACTOR,
+    MIN_DELAY_STEPS,
+    MIN_NORM_DROP,
+    MIN_SPEEDUP,
+    REFUSED,
+    detect,
+)
+from workers.phenomena.grokking.config import Config, Operation, is_prime
+
+# spec.py is what the catalogue loads; the config and the claims live beside it (config.py, claims.py).
+__all__ = ["CHARTS", "CLAIMS", "METRICS", "PHENOMENON", "PRESETS", "SNAPSHOTS", "Config", "Operation", "detect",
+           "is_prime"]
 
 ONE_LINER = (
     "A small network memorizes a∘b mod p in a few dozen steps and generalizes hundreds of steps later."
 )
 
-SUMMARY = """\
+SUMMARY = f"""\
 A small network learns a table of modular arithmetic, `a ∘ b mod p`, from half of its entries and
 is tested on the other half. Training accuracy reaches 100 % within a few dozen steps: the network
 has **memorized** the training pairs, while validation accuracy stays at chance (1/p). Keep
@@ -54,6 +64,48 @@ the network has **grokked** the operation.
 - `label_noise` replaces a fraction of the *training* labels by wrong answers: the network can
   memorize them too, but the general solution refuses them.
 - `width`, `embed_dim`: the size of the network.
+
+**Later papers, later knobs.**
+
+*Softmax collapse* (Prieto et al. 2025): `output`, `dtype`. Without weight decay nothing stops the
+logits from growing once the training set is fitted. In float32, once the correct logit leads the
+others by about 17 + ln p, `1 + Σ e^(zⱼ − z_c)` rounds to exactly 1: that example's loss is exactly
+0 and its correct logit gets no gradient. The *Softmax collapse* chart shows the fraction of
+training examples at exactly zero loss: in the `softmax_collapse` preset it jumps past
+{COLLAPSED:.0%} while validation accuracy stays near chance. `output = stablemax` replaces eᶻ by
+s(z) = z + 1 (z ≥ 0), 1/(1 − z) (z < 0): it grows only linearly, the loss falls only as 1/margin,
+no example's gradient is rounded away, and the same network, with no weight decay at all, groks
+(`stablemax` preset). Its weight norm *grows* all the way: this is grokking without the norm
+falling. `dtype = float64` moves the rounding threshold from about 17 to about 37 (+ ln p): the
+collapse comes later.
+
+*Label corruption* (Doshi et al. 2023): `label_noise` = ξ. With weight decay the network fits the
+clean examples and *refuses* the corrupted ones: its train accuracy settles near 1 − ξ, and the
+corrupted examples end up predicted with their **true** answer. The *Clean and corrupted labels*
+chart shows the accuracy on clean training examples, and (as shares of the whole training set, at
+most ξ, the dashed line) the corrupted examples predicted with their wrong label (memorized) and
+with their true answer (refused). Memorization is then judged on the clean examples. On this small toy
+and budget the refusal does **not** reproduce: in the `label_noise` preset the network groks while
+keeping every corrupted label memorized (the paper's "coexistence" phase); the claim says so.
+
+*Grokfast* (Lee et al. 2024): `grokfast_lambda` (λ), `grokfast_alpha` (α). Each step the gradient
+g is replaced by g + λ·ema(g), with ema ← α·ema + (1 − α)·g: the slow component of the gradient,
+the one that drifts toward the general solution, is amplified. To measure the speed-up the run
+trains **two networks from the same initialization on the same data**, with and without the filter
+(the *Grokfast* chart, one line per λ), and the claim divides their grokking steps: a factor
+measured in the run itself, whatever the other knobs (a fixed reference step would only be right
+for one configuration). The main charts show the filtered network. On this full-batch AdamW toy
+the filter does **not** speed grokking up: the `grokfast` preset groks about 2× *later* with it
+(and in a side experiment with minibatches of 128, also later: step 390 against 278). A likely
+reason: AdamW divides every update by the gradient's own running size, so amplifying a gradient
+that has little fast noise to remove mostly adds lag. The paper's large speed-ups were measured on
+other models and optimizer settings (a transformer on Power et al.'s tasks, among others).
+
+**Claims checked.** Grokking: validation accuracy holds ≥ {GROKKED_ACC:.0%} at least {MIN_DELAY_STEPS}
+steps and {MIN_DELAY_FACTOR:g}× after train accuracy holds ≥ {MEMORIZED_ACC:.0%}; the weight norm falls
+≥ {MIN_NORM_DROP:.0%} from its post-memorization peak. Softmax collapse (softmax, no weight decay):
+≥ {COLLAPSED:.0%} of training examples at exactly zero loss. Label noise: over {REFUSED:.0%} of the
+corrupted examples predicted with their true answer. Grokfast: grokking ≥ {MIN_SPEEDUP:g}× sooner.
 """
 
 PAPERS = [
@@ -78,96 +130,117 @@ PAPERS = [
         arxiv="2210.01117",
         figure="The LU mechanism: test loss is U-shaped in the weight norm; weight decay brings the norm down to it",
     ),
+    Paper(
+        title="Grokking at the Edge of Numerical Stability",
+        authors="Prieto, Barsbey, Mediano, Birdal",
+        year=2025,
+        arxiv="2501.04697",
+        figure="Softmax collapse without regularization (the share of samples whose float32 loss is exactly zero "
+        "rises and grokking stops) and StableMax cross-entropy grokking with no weight decay (the "
+        "softmax_collapse and stablemax presets)",
+    ),
+    Paper(
+        title="To grok or not to grok: Disentangling generalization and memorization on corrupted algorithmic "
+        "datasets",
+        authors="Doshi, Das, He, Gromov",
+        year=2023,
+        arxiv="2310.13061",
+        figure="Train accuracy split into clean and corrupted examples, and the phases it reveals: with enough "
+        "weight decay the corrupted examples are predicted with their true labels (train accuracy ≈ 1 − ξ); with "
+        "less, memorization and generalization coexist (the label_noise preset: coexistence is what this toy "
+        "shows)",
+    ),
+    Paper(
+        title="Grokfast: Accelerated Grokking by Amplifying Slow Gradients",
+        authors="Lee, Kang, Kim, Lee",
+        year=2024,
+        arxiv="2405.20233",
+        figure="Validation accuracy with and without the Grokfast-EMA filter on modular arithmetic: the filter "
+        "reaches generalization many times sooner (the grokfast preset, both from one initialization)",
+    ),
 ]
 
-Operation = Literal["+", "-", "*", "/"]
-
-
-def is_prime(n: int) -> bool:
-    return n >= 2 and all(n % d for d in range(2, int(n**0.5) + 1))
-
-
-class Config(PhenomenonConfig):
-    p: int = Field(
-        97,
-        ge=3,
-        le=257,
-        description="Prime modulus: the table has p × p entries and p classes.",
-        json_schema_extra={"unit": "residues"},
-    )
-    operation: Operation = Field("+", description="The operation a ∘ b mod p; '/' is a · b⁻¹ (b ≠ 0).")
-    train_frac: float = Field(
-        0.5,
-        ge=0.05,
-        le=0.95,
-        description="Fraction of the table used for training; the rest is validation.",
-        json_schema_extra={"unit": "fraction"},
-    )
-    weight_decay: float = Field(1.0, ge=0.0, le=10.0, description="AdamW decoupled weight decay.")
-    lr: float = Field(5e-3, ge=1e-5, le=0.1, description="AdamW learning rate (full batch).")
-    beta2: float = Field(0.98, ge=0.9, le=0.9999, description="AdamW second-moment decay β₂.")
-    embed_dim: int = Field(
-        128, ge=4, le=512, description="Size of each token embedding.", json_schema_extra={"unit": "dims"}
-    )
-    width: int = Field(
-        256, ge=8, le=2048, description="Hidden units of the MLP.", json_schema_extra={"unit": "units"}
-    )
-    label_noise: float = Field(
-        0.0,
-        ge=0.0,
-        le=0.5,
-        description="Fraction of training labels replaced by random wrong answers.",
-        json_schema_extra={"unit": "fraction"},
-    )
-    steps: int = Field(
-        1000,
-        ge=10,
-        le=100_000,
-        description="Full-batch optimizer steps.",
-        json_schema_extra={"unit": "steps"},
-    )
-
-    @field_validator("p")
-    @classmethod
-    def _p_is_prime(cls, p: int) -> int:
-        if not is_prime(p):
-            raise ValueError(f"p must be prime (modular division needs a field); {p} is not: try 97 or 113")
-        return p
-
-    @property
-    def progress_total(self) -> int:
-        return self.steps
-
-    @property
-    def snapshot_every(self) -> int:
-        """Steps between embedding Fourier snapshots: every 50, at most ~200 of them per run."""
-        return max(50, self.steps // 200)
-
+# The later papers' presets share one small, fast table (p = 31, the tiny network).
+SMALL = {"p": 31, "embed_dim": 32, "width": 128, "lr": 1e-2}
 
 PRESETS = {
     "default": Preset(
         Config(), "Grokking",
         "Memorizes a+b mod 97 within ~100 steps, generalizes ~400 steps later while weight decay shrinks the weights.",
+        expect={"softmax_collapse": "not_applicable", "noise_refused": "not_applicable",
+                "grokfast_speedup": "not_applicable"},
     ),
     "no_weight_decay": Preset(
         Config(weight_decay=0.0), "No weight decay",
         "The contrast: the same network memorizes just as fast, but without weight decay its weights keep growing "
-        "and it does not generalize within the budget (Omnigrok's LU mechanism).",
-        expect={"late_generalization": "fail", "norm_falls": "fail"},
+        "and it does not generalize within the budget (Omnigrok's LU mechanism). Softmax collapse has begun by the "
+        "end (about a tenth of the examples at exactly zero loss, still rising): too soon to decide that claim.",
+        expect={"late_generalization": "fail", "norm_falls": "fail", "softmax_collapse": "inconclusive",
+                "noise_refused": "not_applicable", "grokfast_speedup": "not_applicable"},
     ),
     "less_data": Preset(
         Config(train_frac=0.3, steps=4000), "Less data, longer delay",
         "With 30 % of the table instead of 50 %, generalization comes much later (near step 2,400): the delay grows "
         "as the training set shrinks.",
+        expect={"softmax_collapse": "not_applicable", "noise_refused": "not_applicable",
+                "grokfast_speedup": "not_applicable"},
     ),
     "division": Preset(
         Config(operation="/", steps=1500), "Modular division",
         "The operation of Power et al.'s Figure 1: a / b mod 97 groks too; its key frequencies live in the basis "
         "of discrete logarithms, so the embedding spectrum stays flat.",
+        expect={"softmax_collapse": "not_applicable", "noise_refused": "not_applicable",
+                "grokfast_speedup": "not_applicable"},
+    ),
+    "softmax_collapse": Preset(
+        Config(**SMALL, train_frac=0.9, weight_decay=0.0, steps=2000), "Softmax collapse (no weight decay)",
+        "Prieto et al.'s failure: a+b mod 31 from 90 % of the table, softmax, float32, no weight decay. The logits "
+        "grow until most training examples' loss rounds to exactly 0 (their gradient vanishes), and validation "
+        "accuracy stays near chance: no grokking.",
+        expect={"late_generalization": "fail", "norm_falls": "fail", "noise_refused": "not_applicable",
+                "grokfast_speedup": "not_applicable"},
+    ),
+    "stablemax": Preset(
+        Config(**SMALL, train_frac=0.9, weight_decay=0.0, output="stablemax", steps=2000),
+        "StableMax groks without weight decay",
+        "The same run with StableMax cross-entropy instead of softmax: no loss is rounded to zero, and the network "
+        "groks with no weight decay at all, while its weight norm keeps growing (so the norm claim fails: this "
+        "is grokking without the LU mechanism).",
+        expect={"norm_falls": "fail", "softmax_collapse": "not_applicable", "noise_refused": "not_applicable",
+                "grokfast_speedup": "not_applicable"},
+    ),
+    "float64": Preset(
+        Config(**SMALL, train_frac=0.9, weight_decay=0.0, dtype="float64", steps=2000),
+        "Softmax in float64: collapse delayed",
+        "The softmax_collapse run in float64: a loss rounds to zero only past a margin of about 37 + ln p instead "
+        "of 17 + ln p, so within the same 2,000 steps no example collapses (float32: over 80 %). It still does not "
+        "grok within the budget: on this toy, delaying the collapse is not enough; StableMax is what restores it.",
+        expect={"late_generalization": "fail", "norm_falls": "fail", "softmax_collapse": "fail",
+                "noise_refused": "not_applicable", "grokfast_speedup": "not_applicable"},
+    ),
+    "label_noise": Preset(
+        Config(**SMALL, train_frac=0.8, label_noise=0.05, steps=1500), "Corrupted labels: memorized and generalized",
+        "Doshi et al.'s setting on this toy: 5 % of the training labels of a+b mod 31 are wrong. Memorization is "
+        "judged on the clean examples; the network groks (validation near 95 % by step ~1,000) yet keeps every "
+        "corrupted label memorized: their 'coexistence' phase. The paper's refusal of the corrupted labels (their "
+        "true answers predicted) needs more regularization or far longer training than this budget: the claim fails "
+        "here, as measured, and the weight norm grows instead of falling.",
+        expect={"norm_falls": "fail", "softmax_collapse": "not_applicable", "noise_refused": "fail",
+                "grokfast_speedup": "not_applicable"},
+    ),
+    "grokfast": Preset(
+        Config(**SMALL, train_frac=0.8, grokfast_lambda=5.0, steps=1000), "Grokfast (does not speed up here)",
+        "Lee et al.'s EMA filter (α = 0.98, λ = 5) on the tiny table, against the same initialization without it, "
+        "side by side. In this full-batch AdamW toy the filter does NOT accelerate grokking: it groks about twice "
+        "later. Adam divides each update by the gradient's running scale, so amplifying a gradient that is "
+        "already slow (no minibatch noise) mostly adds lag; the claim reports the measured factor and fails.",
+        expect={"softmax_collapse": "not_applicable", "noise_refused": "not_applicable", "grokfast_speedup": "fail"},
     ),
     "tiny": Preset(
         Config(p=31, train_frac=0.8, embed_dim=32, width=128, lr=1e-2, steps=500), "Tiny (2 seconds)",
         "A 31 × 31 table that groks in ~300 steps, about 2 s: for demos and tests.",
+        expect={"softmax_collapse": "not_applicable", "noise_refused": "not_applicable",
+                "grokfast_speedup": "not_applicable"},
     ),
 }
 
@@ -177,6 +250,12 @@ METRICS = [
     Metric(name="val/loss", role="held_out", label="validation"),
     Metric(name="val/acc", role="held_out", label="validation"),
     Metric(name="weight_norm", label="‖θ‖₂"),
+    Metric(name="train/zero_loss", role="train", label="train examples at exactly zero loss"),
+    Metric(name="train/acc_clean", role="train", label="clean examples: accuracy"),
+    Metric(name="train/noisy_memorized", label="corrupted, predicted with their wrong label (share of train set)"),
+    Metric(name="train/noisy_true",
+           label="corrupted, predicted with their true answer (share of train set)"),
+    Metric(name="grokfast/val_acc", family="grokfast", role="held_out", label="validation accuracy"),
 ]
 
 CHARTS = [
@@ -184,6 +263,18 @@ CHARTS = [
           caption="Train jumps to 1 early; validation follows hundreds of steps later."),
     Chart(id="loss", title="Loss", metrics=["train/loss", "val/loss"], y_label="cross-entropy", log_y=True),
     Chart(id="weight_norm", title="Weight norm", metrics=["weight_norm"], y_label="‖θ‖₂"),
+    # The last three are optional: their metrics are logged only on runs whose knobs they are about.
+    Chart(id="softmax_collapse", title="Softmax collapse", metrics=["train/zero_loss"], y_label="fraction",
+          optional=True, caption="The share of training examples whose loss rounds to exactly 0 (no gradient): 0 with weight "
+          "decay or StableMax; rising past one half is softmax collapse."),
+    Chart(id="label_noise", title="Clean and corrupted labels",
+          metrics=["train/acc_clean", "train/noisy_memorized", "train/noisy_true"], y_label="fraction", optional=True,
+          references=[Reference(label="corrupted share ξ", value="noisy_share", orient="y")],
+          caption="Clean accuracy, and the corrupted examples (at most ξ of the train set, dashed) as memorized or "
+          "refused."),
+    Chart(id="grokfast", title="Grokfast: validation accuracy with and without the filter",
+          metrics=["grokfast/val_acc"], y_label="accuracy", optional=True,
+          caption="One line per λ, both networks from the same initialization (λ = 0: no filter)."),
 ]
 
 SNAPSHOTS = [
@@ -191,156 +282,14 @@ SNAPSHOTS = [
                  kind="vector_over_time", x_label="frequency k", max_values=257 // 2 + 1),
 ]
 
-# -- detection ------------------------------------------------------------------------------------
 
-MEMORIZED_ACC = 0.99
-GROKKED_ACC = 0.95
-HOLD = 10  # logged points a threshold must hold for, so a single noisy crossing does not count
-TAIL = 0.1  # "still rising": the last 10 % of the steps against the 10 % before them
-RISING = 0.02  # ... by at least 2 points of accuracy
+def derived(config: Config) -> dict[str, float]:
+    return {"noisy_share": config.noisy_share}
 
 
-def _first_sustained(curves: Curves, name: str, threshold: float) -> tuple[int, float] | None:
-    """(step, value) of the first point from which `name` stays ≥ threshold for HOLD points.
+def members(config: Config) -> dict[str, list[float]]:
+    return {"grokfast": [0.0, config.grokfast_lambda] if config.grokfast else []}  # off: nothing logged
 
-    Near the live end of a run a crossing counts only once HOLD points are in, unless the run finished.
-    """
-    if name not in curves or not len(curves[name][0]):
-        return None
-    x, y = curves[name]
-    above = np.asarray(y) >= threshold
-    held = np.zeros(len(above), dtype=bool)
-    if len(above) >= HOLD:
-        held[: len(above) - HOLD + 1] = np.lib.stride_tricks.sliding_window_view(above, HOLD).all(axis=1)
-    if curves.finished:  # the last points: above from there to the end is enough
-        tail = slice(max(len(above) - HOLD + 1, 0), None)
-        held[tail] = np.logical_and.accumulate(above[tail][::-1])[::-1]
-    hits = np.flatnonzero(held)
-    return (int(x[hits[0]]), float(y[hits[0]])) if len(hits) else None
-
-
-def _events(curves: Curves) -> tuple[tuple[int, float] | None, tuple[int, float] | None]:
-    return _first_sustained(curves, "train/acc", MEMORIZED_ACC), _first_sustained(curves, "val/acc", GROKKED_ACC)
-
-
-def _still_rising(curves: Curves) -> tuple[bool, float]:
-    """(rising, gain): did validation accuracy gain ≥ RISING over the last TAIL of the steps?"""
-    if "val/acc" not in curves or len(curves["val/acc"][0]) < 20:
-        return False, 0.0
-    _, y = curves["val/acc"]
-    k = max(int(len(y) * TAIL), 1)
-    gain = float(np.mean(y[-k:]) - np.mean(y[-2 * k : -k]))
-    return gain >= RISING, gain
-
-
-def detect(curves: Curves, config: Config) -> list[Transition]:
-    memorized, grokked = _events(curves)
-    found = []
-    if memorized:
-        found.append(Transition(id="memorization", label="memorized (train acc ≥ 99%)", x=memorized[0],
-                                metric="train/acc", value=memorized[1]))
-    if grokked:
-        delay = f" (+{grokked[0] - memorized[0]} steps)" if memorized else ""
-        found.append(Transition(id="grokking", label=f"grokked{delay}", x=grokked[0], metric="val/acc",
-                                value=grokked[1]))
-    return found
-
-
-# -- claims ---------------------------------------------------------------------------------------
-
-MIN_DELAY_STEPS = 100
-MIN_DELAY_FACTOR = 2.0  # grokking step ≥ this × memorization step
-MIN_NORM_DROP = 0.1  # the weight norm must fall by at least 10 % from its peak after memorization
-
-
-def _not_grokked(curves: Curves, config: Config, value: float | None = None, why: str = "") -> ClaimResult:
-    """The verdict when validation accuracy never held ≥ 95 %: not yet (live), inconclusive (still rising at
-    the end of the budget: more steps would tell), or fail (it had levelled off)."""
-    if not curves.finished:
-        return ClaimResult(verdict="not_yet", value=value, detail="validation accuracy has not reached 95 % yet")
-    rising, gain = _still_rising(curves)
-    last = curves.last("val/acc")
-    level = f"validation accuracy ended at {last:.2f}" if last is not None else "no validation accuracy"
-    if rising:
-        return ClaimResult(verdict="inconclusive", value=value,
-                           detail=f"{level} and was still rising (+{gain:.2f} over the last {TAIL:.0%} of the "
-                           f"steps) when the {config.steps} steps ran out: more steps would tell{why}")
-    unit = None
-    if value is None:
-        value, unit = (last if last is not None else 0.0), "final validation accuracy"
-    return ClaimResult(verdict="fail", value=value, unit=unit,
-                       detail=f"{level}, levelled off, and never held ≥ {GROKKED_ACC:.0%} within "
-                       f"{config.steps} steps{why}")
-
-
-def _late_generalization(curves: Curves, config: Config) -> ClaimResult:
-    memorized, grokked = _events(curves)
-    if grokked is None:
-        return _not_grokked(curves, config)
-    if memorized is None:
-        return ClaimResult(verdict="fail", value=0.0,
-                           detail=f"generalized at step {grokked[0]} without first fitting the training set")
-    delay = grokked[0] - memorized[0]
-    late = delay >= MIN_DELAY_STEPS and grokked[0] >= MIN_DELAY_FACTOR * memorized[0]
-    detail = f"memorized at step {memorized[0]}, generalized at step {grokked[0]}: {delay} steps later"
-    if not late:
-        detail += f" (needs ≥ {MIN_DELAY_STEPS} steps and ≥ {MIN_DELAY_FACTOR:g}× the memorization step)"
-    return ClaimResult(verdict="pass" if late else "fail", value=float(delay), detail=detail)
-
-
-def _norm_falls(curves: Curves, config: Config) -> ClaimResult:
-    """Value: the norm's change from its peak after memorization to grokking (or to the end), as a fraction."""
-    memorized, grokked = _events(curves)
-    if "weight_norm" not in curves or not len(curves["weight_norm"][0]) or memorized is None:
-        if curves.finished:
-            return ClaimResult(verdict="inconclusive", detail="the network never memorized the training set, so "
-                               "there is no 'after memorization' to measure the norm from")
-        return ClaimResult(verdict="not_yet", detail="the network has not memorized the training set yet")
-    x, norm = curves["weight_norm"]
-    end = grokked[0] if grokked else int(x[-1])
-    window = (x >= memorized[0]) & (x <= end)
-    if not window.any():
-        return ClaimResult(verdict="not_yet", detail="no weight norm logged after memorization yet")
-    at_memorization, at_end = float(norm[window][0]), float(norm[window][-1])
-    peak_i = int(np.argmax(norm[window]))
-    peak, peak_step = float(norm[window][peak_i]), int(x[window][peak_i])
-    from_peak, from_memorization = at_end / peak - 1, at_end / at_memorization - 1
-    moved = (f"the weight norm was {at_memorization:.1f} at memorization (step {memorized[0]}), peaked at "
-             f"{peak:.1f} (step {peak_step}) and was {at_end:.1f} at {'grokking' if grokked else 'the end'} "
-             f"(step {end}): {from_peak:+.0%} from its peak, {from_memorization:+.0%} since memorization")
-    if grokked is None:
-        if from_peak <= -MIN_NORM_DROP:  # it fell, but generalization has not (yet) followed
-            result = _not_grokked(curves, config, from_peak, f"; {moved}")
-            return result if result.verdict != "fail" else ClaimResult(
-                verdict="inconclusive", value=from_peak,
-                detail=f"{moved}, yet validation accuracy did not rise to {GROKKED_ACC:.0%}")
-        if not curves.finished:
-            return ClaimResult(verdict="not_yet", value=from_peak, detail=moved)
-        # It never came down: the informative number is how far it rose since memorization.
-        return ClaimResult(verdict="fail", value=from_memorization, unit="fraction, change since memorization",
-                           detail=f"{moved}; it did not fall, and validation accuracy never rose to "
-                           f"{GROKKED_ACC:.0%}")
-    fell = from_peak <= -MIN_NORM_DROP
-    detail = moved + ("" if fell else f"; needs a drop of at least {MIN_NORM_DROP:.0%} from the peak")
-    return ClaimResult(verdict="pass" if fell else "fail", value=from_peak, detail=detail)
-
-
-CLAIMS = [
-    Claim(
-        id="late_generalization",
-        text="Generalization comes long after memorization: validation accuracy reaches 95 % "
-        "well after training accuracy reaches 99 %.",
-        check=_late_generalization,
-        unit="steps",
-    ),
-    Claim(
-        id="norm_falls",
-        text="The weight norm falls while validation accuracy rises: at grokking it is well below its peak "
-        "after memorization.",
-        check=_norm_falls,
-        unit="fraction",
-    ),
-]
 
 PHENOMENON = Phenomenon(
     name="grokking",
@@ -355,4 +304,8 @@ PHENOMENON = Phenomenon(
     snapshots=SNAPSHOTS,
     claims=CLAIMS,
     detect=detect,
+    axes=(STEP,),
+    families=(Family(id="grokfast", label="Grokfast λ"),),
+    derived=derived,
+    members=members,
 )
