@@ -51,6 +51,9 @@ def create_api(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(url)
     app.state.session_factory = make_sessionmaker(app.state.engine)
+    # GET requests read through their own engine: on SQLite deferred and query-only (see make_engine).
+    reader = make_engine(url, reader=True) if url.startswith("sqlite") else app.state.engine
+    app.state.read_session_factory = make_sessionmaker(reader)
     app.state.dispatcher = dispatcher_for(url)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.include_router(api_router())

@@ -14,9 +14,17 @@ def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
 
 
+READS = ("GET", "HEAD")
+
+
 def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request, committed when the route returns (before the response is sent)."""
-    with request.app.state.session_factory() as session, session.begin():
+    """One transaction per request, committed when the route returns (before the response is sent).
+
+    A GET reads through the read-only factory: on SQLite it never waits for the worker's writes.
+    """
+    state = request.app.state
+    factory = state.read_session_factory if request.method in READS else state.session_factory
+    with factory() as session, session.begin():
         yield session
 
 

@@ -13,8 +13,13 @@ from sqlalchemy.orm import Session, sessionmaker
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets WAL, a busy timeout and a folder to live in."""
+def make_engine(url: str, *, reader: bool = False) -> Engine:
+    """An engine for `url`; SQLite gets WAL, a busy timeout and a folder to live in.
+
+    On SQLite a writer's transaction takes the write lock at BEGIN (IMMEDIATE); a `reader` engine's begins
+    DEFERRED and is query_only: under WAL it reads a snapshot and never waits for the writers, nor they for
+    it. The API reads (GET) through a reader, so a classroom of viewers never queues behind the worker.
+    """
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -31,11 +36,13 @@ def make_engine(url: str) -> Engine:
             cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
+            if reader:
+                cur.execute("PRAGMA query_only=ON")  # a write through a reader is an error, not a lock
             cur.close()
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql("BEGIN DEFERRED" if reader else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)

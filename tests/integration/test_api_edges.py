@@ -2,6 +2,7 @@
 mistyped, what it echoes back, the headers every answer carries, and the schema that says all of it."""
 
 import json
+import sqlite3
 
 import pytest
 from fastapi.testclient import TestClient
@@ -22,6 +23,7 @@ def make_client(tmp_path):
         url = database.__enter__()
         client = TestClient(create_api(Settings(database_url=url, **settings)))
         client.__enter__()
+        client.database_url = url  # type: ignore[attr-defined]
         opened.append((client, database))
         return client
 
@@ -139,3 +141,19 @@ def test_the_schema_enumerates_names_declares_content_types_and_links_a_new_run(
     operations = {op["operationId"] for path in schema["paths"].values() for op in path.values()}
     assert {link["operationId"] for link in links.values()} <= operations
     assert all(link["parameters"] == {"run_id": "$response.body#/id"} for link in links.values())
+
+
+def test_reads_never_wait_for_a_writer_holding_the_sqlite_write_lock(client):
+    run = client.post("/api/runs", json={"phenomenon": "grokking", "config": TINY}).json()
+    writer = sqlite3.connect(client.database_url.split("///", 1)[1], isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # the worker mid-flush: the write lock held, uncommitted
+        writer.execute("UPDATE runs SET error = 'not yet committed' WHERE id = ?", (run["id"],))
+        # Each of these would wait out the 30 s busy timeout behind the lock if reads began IMMEDIATE.
+        seen = client.get(f"/api/runs/{run['id']}")
+        assert seen.status_code == 200 and seen.json()["error"] is None  # the snapshot before the write
+        assert client.get(f"/api/runs/{run['id']}/metrics").status_code == 200
+        assert client.get("/api/runs").json()["count"] == 1
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()

@@ -42,7 +42,7 @@ async def stream_events(
                                        "written since.")] = None,
 ) -> EventSourceResponse:
     """Server-sent events: `run` (status, progress, summary) on change, `metrics` (new points), then `done`."""
-    factory = request.app.state.session_factory
+    factory = request.app.state.read_session_factory  # never waits for the worker's writes (SQLite)
 
     def poll(since: int | None) -> tuple[dict, dict]:
         # A short transaction per poll: never hold the database (SQLite's write lock) while waiting.
