@@ -3,9 +3,9 @@
 The composition root: the one module that wires the store, the API, the UI and the workers together.
 """
 
+import logging
 import os
 import signal
-import subprocess
 import sys
 from typing import Annotated
 
@@ -16,6 +16,7 @@ from backend.store.settings import get_settings
 from backend.store.vocabulary import Device, Queue
 from workers.cli_worker import QUEUE_CHOICES, parse_queues
 from workers.device import DEVICES
+from workers.local_pool import LocalWorkers
 from workers.phenomena import load_all, names
 
 app = typer.Typer(help="Phaselab: a browser lab for neural-network training dynamics.", no_args_is_help=True)
@@ -53,11 +54,9 @@ def serve(
     load_all()  # a malformed phenomenon stops serve here, in one line (main), not as a 500 later
     upgrade(url)
     per_worker = threads or max(1, (os.cpu_count() or 1) // max(1, workers))
-    children = [
-        subprocess.Popen([sys.executable, "-m", "backend", "worker", "--threads", str(per_worker)],
+    logging.basicConfig(level=logging.WARNING, format="phaselab: %(message)s")
+    local = LocalWorkers([sys.executable, "-m", "backend", "worker", "--threads", str(per_worker)], workers,
                          preexec_fn=_die_with_parent)
-        for _ in range(workers)
-    ]
     address = f"http://{settings.host}:{settings.port}"
     typer.echo(f"Phaselab: database {masked(url)}, {workers} local worker(s) x {per_worker} thread(s)")
     typer.secho(f"Phaselab is running at {address}  (API docs: {address}/api/docs; Ctrl-C stops everything)",
@@ -69,7 +68,7 @@ def serve(
         uvicorn.run("backend.app:create_app", factory=True, host=settings.host, port=settings.port,
                     lifespan="on", log_level="warning")
     finally:
-        _stop(children)
+        local.stop()
 
 
 def _exit_on_sigterm(_signum: int, _frame: object) -> None:
@@ -83,18 +82,6 @@ def _die_with_parent() -> None:
 
         PR_SET_PDEATHSIG = 1
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-def _stop(children: list[subprocess.Popen[bytes]], grace_seconds: float = 10.0) -> None:
-    for child in children:
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    for child in children:
-        try:
-            child.wait(timeout=grace_seconds)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
 
 
 @app.command()

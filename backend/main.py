@@ -5,14 +5,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
+from sqlalchemy.exc import DBAPIError
 
 from backend import __version__
-from backend.api.errors import validation_error_handler
+from backend.api.errors import DatabaseUnavailable, database_error_handler, validation_error_handler
 from backend.api.limits import BodySizeLimit, SecurityHeaders
 from backend.api.methods import fallback_router
 from backend.api.routes import events, health, metrics, phenomena, runs, snapshots
 from backend.store.db import make_engine, make_sessionmaker
 from backend.store.dispatch import dispatcher_for
+from backend.store.health import DatabaseFile
 from backend.store.settings import Settings, get_settings
 
 DOCS_ASSETS = "/api/docs-assets"
@@ -55,7 +57,10 @@ def create_api(settings: Settings | None = None) -> FastAPI:
     reader = make_engine(url, reader=True) if url.startswith("sqlite") else app.state.engine
     app.state.read_session_factory = make_sessionmaker(reader)
     app.state.dispatcher = dispatcher_for(url)
+    app.state.database_file = DatabaseFile.of(url)  # the SQLite inode opened now: deleted later, writes stop
     app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(DBAPIError, database_error_handler)
+    app.add_exception_handler(DatabaseUnavailable, database_error_handler)
     app.include_router(api_router())
     if settings.cors_origins:  # closed by default: only these origins may read the API from a browser
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],

@@ -23,6 +23,12 @@ class Health(BaseModel):
     version: str
 
 
+class Readiness(BaseModel):
+    status: Literal["ready"] = "ready"
+    database: str
+    version: str
+
+
 class PaperPublic(BaseModel):
     title: str
     authors: str

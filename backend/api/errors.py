@@ -1,6 +1,7 @@
 """Turning domain errors into HTTP answers: a 422 that names the field, a 404, never a 500."""
 
 import json
+import logging
 import math
 from typing import Any, NoReturn
 
@@ -9,6 +10,15 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+
+log = logging.getLogger("phaselab.api")
+
+RETRY_SECONDS = 5
+
+
+class DatabaseUnavailable(Exception):
+    """The database must not be written (its file was deleted, say): a 503 with this message."""
 
 
 def _json_safe(value: Any) -> Any:
@@ -62,3 +72,17 @@ def field_error(loc: tuple[str, ...], msg: str, value: Any) -> NoReturn:
 
 def not_found(what: str) -> NoReturn:
     raise HTTPException(404, what)
+
+
+async def database_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """A database that cannot answer or be written is a JSON 503 that says why, never a bare 500."""
+    if isinstance(exc, IntegrityError):
+        log.warning("%s %s: %s", request.method, request.url.path, exc.orig)
+        return JSONResponse(status_code=409, content={"detail": f"Conflicting write: {exc.orig}"})
+    if isinstance(exc, DatabaseUnavailable):
+        reason = str(exc)
+    else:
+        reason = f"{type(getattr(exc, 'orig', None) or exc).__name__}: {getattr(exc, 'orig', None) or exc}"
+        log.error("%s %s: the database failed: %s", request.method, request.url.path, reason)
+    return JSONResponse(status_code=503, headers={"Retry-After": str(RETRY_SECONDS)},
+                        content={"detail": f"The database is unavailable: {reason}"})

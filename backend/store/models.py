@@ -124,3 +124,13 @@ class Snapshot(Base):
     step: Mapped[int] = mapped_column(Integer, primary_key=True)
     shape: Mapped[list[int]] = mapped_column(JSON)
     values: Mapped[list[float]] = mapped_column(JSON)  # row-major, flattened
+
+
+class Probe(Base):
+    """A row each writer updates to prove the database takes writes (GET /api/health/ready)."""
+
+    __tablename__ = "probes"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    count: Mapped[int] = mapped_column(Integer)

@@ -3,9 +3,11 @@ mistyped, what it echoes back, the headers every answer carries, and the schema 
 
 import json
 import sqlite3
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 
 from backend.main import create_api
 from backend.store.settings import Settings
@@ -157,3 +159,48 @@ def test_reads_never_wait_for_a_writer_holding_the_sqlite_write_lock(client):
     finally:
         writer.execute("ROLLBACK")
         writer.close()
+
+
+def sqlite_path(client) -> Path:
+    return Path(client.database_url.split("///", 1)[1])
+
+
+def test_readiness_proves_a_write_each_time_it_is_asked(client):
+    for count in (1, 2):
+        response = client.get("/api/health/ready")
+        assert response.status_code == 200 and response.json()["status"] == "ready"
+        with sqlite3.connect(sqlite_path(client)) as db:
+            assert db.execute("SELECT count FROM probes WHERE name = 'api'").fetchone() == (count,)
+
+
+def test_a_database_file_deleted_while_serving_refuses_writes_loudly(client):
+    run = client.post("/api/runs", json={"phenomenon": "grokking", "config": TINY}).json()
+    sqlite_path(client).unlink()  # the open connections would go on writing into the unlinked inode
+    response = client.post("/api/runs", json={"phenomenon": "grokking", "config": {**TINY, "steps": 60}})
+    assert response.status_code == 503 and response.headers["retry-after"]
+    assert "was deleted while Phaselab was serving" in response.json()["detail"]
+    assert client.post(f"/api/runs/{run['id']}/cancel").status_code == 503
+    ready = client.get("/api/health/ready")
+    assert ready.status_code == 503 and "deleted" in ready.json()["detail"]
+
+
+def test_a_database_that_cannot_grow_is_a_json_503_not_a_500(client):
+    engine = client.app.state.engine
+    pages = engine.connect().exec_driver_sql("PRAGMA page_count").scalar()
+
+    @event.listens_for(engine, "connect")
+    def _full(dbapi_conn, _record):  # the disk is full: the file may not grow by a page
+        dbapi_conn.execute(f"PRAGMA max_page_count = {pages}")
+
+    engine.dispose()
+    statuses = set()
+    for seed in range(300):
+        response = client.post("/api/runs", json={"phenomenon": "grokking", "config": TINY, "seed": seed})
+        statuses.add(response.status_code)
+        if response.status_code == 503:
+            assert response.headers["content-type"] == "application/json"
+            assert "The database is unavailable" in response.json()["detail"]
+            assert "full" in response.json()["detail"]
+            break
+    assert 503 in statuses and statuses <= {201, 503}, statuses
+    assert client.get("/api/health/ready").status_code in (200, 503)  # answers, whichever it is

@@ -16,8 +16,14 @@ pytestmark = pytest.mark.integration
 
 
 def _children(pid: int) -> list[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(p) for p in path.read_text().split()] if path.exists() else []
+    """Child processes of `pid`, whichever of its threads started them (a restarted worker: the supervisor)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(p) for p in (task / "children").read_text().split()]
+        except OSError:  # the thread ended meanwhile
+            pass
+    return found
 
 
 def _alive(pid: int) -> bool:
@@ -64,3 +70,48 @@ def test_serve_prints_the_url_serves_api_and_ui_and_ctrl_c_stops_every_process(t
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _wait_healthy(base: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{base} did not become healthy")
+
+
+def test_serve_starts_a_killed_worker_again_and_the_queue_is_served(tmp_path):
+    port = free_port()
+    log = tmp_path / "serve.log"
+    env = phaselab_env(f"sqlite:///{tmp_path / 'serve.db'}")
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "backend", "serve", "--port", str(port), "--workers", "1", "--threads", "1"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base)
+        (first,) = _children(proc.pid)
+        os.kill(first, signal.SIGKILL)  # the only worker: without a restart, nothing is ever claimed again
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and [p for p in _children(proc.pid) if p != first and _alive(p)] == []:
+            time.sleep(0.2)
+        (second,) = [p for p in _children(proc.pid) if _alive(p)]
+        assert second != first
+        text = log.read_text()
+        assert f"local worker 1 (pid {first}) died (signal SIGKILL)" in text and "started again" in text, text
+
+        run = httpx.post(f"{base}/api/runs", json={"phenomenon": "grokking", "preset": "tiny"}).json()
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and run["status"] in ("queued", "running"):
+            time.sleep(0.5)
+            run = httpx.get(f"{base}/api/runs/{run['id']}").json()
+        assert run["status"] == "succeeded" and run["worker"].endswith(f":{second}"), run
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=30)
