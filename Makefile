@@ -53,6 +53,7 @@ screenshot: install chromium
 bench: install
 	$(PY) bench/grokking_bench.py
 	$(PY) bench/metric_write_rate.py
+	$(PY) bench/sharpness.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache .mypy_cache .import_linter_cache
