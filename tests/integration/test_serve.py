@@ -1,5 +1,6 @@
 """`phaselab serve`: one port for API and UI, local workers, a printed URL, and Ctrl-C stops everything."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -10,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.databases import database
 from tests.servers import ROOT, free_port, phaselab_env
 
 pytestmark = pytest.mark.integration
@@ -19,10 +21,8 @@ def _children(pid: int) -> list[int]:
     """Child processes of `pid`, whichever of its threads started them (a restarted worker: the supervisor)."""
     found = []
     for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
+        with contextlib.suppress(OSError):  # the thread ended meanwhile
             found += [int(p) for p in (task / "children").read_text().split()]
-        except OSError:  # the thread ended meanwhile
-            pass
     return found
 
 
@@ -115,3 +115,48 @@ def test_serve_starts_a_killed_worker_again_and_the_queue_is_served(tmp_path):
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         proc.wait(timeout=30)
+
+
+def _serve(tmp_path, url: str, port: int, name: str) -> subprocess.Popen[bytes]:
+    with open(tmp_path / f"{name}.log", "wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "backend", "serve", "--port", str(port), "--workers", "1", "--threads", "1"],
+            cwd=ROOT, env=phaselab_env(url), stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_serve_killed_mid_run_and_started_again_finishes_the_run_gap_free(tmp_path, kind):
+    steps = 4_000
+    config = {"p": 11, "embed_dim": 16, "width": 32, "lr": 1e-2, "steps": steps}
+    with database(kind, tmp_path) as url:
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        first = _serve(tmp_path, url, port, "first")
+        try:
+            _wait_healthy(base)
+            run = httpx.post(f"{base}/api/runs", json={"phenomenon": "grokking", "config": config}).json()
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and run["progress"]["x"] < 500:
+                time.sleep(0.2)
+                run = httpx.get(f"{base}/api/runs/{run['id']}").json()
+            assert run["status"] == "running" and run["progress"]["x"] >= 500, run
+        finally:
+            os.killpg(first.pid, signal.SIGKILL)  # the server and its worker at once: a crash, nothing released
+            first.wait(timeout=10)
+        second = _serve(tmp_path, url, port, "second")
+        try:
+            _wait_healthy(base)
+            restarted = time.monotonic()
+            while time.monotonic() - restarted < 120 and run["status"] != "succeeded":
+                time.sleep(0.3)
+                run = httpx.get(f"{base}/api/runs/{run['id']}").json()
+            assert run["status"] == "succeeded" and run["attempts"] == 2, run
+            csv = httpx.get(f"{base}/api/runs/{run['id']}/metrics", params={"format": "csv"}).text.splitlines()
+            steps_of = [float(line.split(",")[2]) for line in csv[1:] if line.startswith("train/loss,")]
+            assert steps_of == [float(s) for s in range(steps + 1)]  # every step once: no gap, no duplicate
+            log = (tmp_path / "second.log").read_text()
+            assert "resumes after step" in log, log  # from the checkpoint, not from scratch
+        finally:
+            os.killpg(second.pid, signal.SIGINT)
+            second.wait(timeout=30)
