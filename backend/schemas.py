@@ -101,6 +101,8 @@ class Progress(BaseModel):
     unit: str
     x: float
     total: float
+    resumed_from: float | None = Field(None, description="Where the current attempt resumed (its checkpoint's x) "
+                                       "after its worker was lost or stopped; null: it started from the beginning.")
 
 
 class RunPublic(BaseModel):

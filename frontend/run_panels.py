@@ -39,10 +39,15 @@ PREDICTED = "as the paper predicts"
 
 
 def progress_text(run: Mapping[str, Any]) -> str:
-    """"step 480 / 1,000": the run's progress axis label, where it is on it, and where it ends."""
+    """"step 480 / 1,000": the run's progress axis label, where it is on it, and where it ends; a resumed
+    attempt says where it picked up, so progress that went back never reads as training that regressed."""
     progress = run.get("progress") or {}
-    where = f"{number(progress.get('x'))} / {number(progress.get('total'))}"
-    return f"{progress.get('label') or progress.get('axis') or 'step'} {where}"
+    label = progress.get("label") or progress.get("axis") or "step"
+    where = f"{label} {number(progress.get('x'))} / {number(progress.get('total'))}"
+    resumed = progress.get("resumed_from")
+    if resumed is not None and run.get("status") in (RunStatus.RUNNING, RunStatus.QUEUED):
+        where += f" · resumed from its checkpoint at {label} {number(resumed)} (attempt {run.get('attempts')})"
+    return where
 
 
 def progress_percent(run: Mapping[str, Any]) -> float:

@@ -94,6 +94,9 @@ class RunContext:
                 self.writer.checkpoint_step = checkpoint.step
                 ends = [xs[-1] for (name, _), (xs, _) in self._curves.items() if xs and name in self._progress_metrics]
                 self.writer.progress = max(ends, default=0.0)
+            # Where this attempt picks up (its checkpoint's x on the progress axis), or None from the start:
+            # progress going back to it is a resume, and the run says so.
+            self.writer.report(resumed_from=None if checkpoint is None else float(checkpoint.step))
             self.writer.seq = last_seq(session, self.run_id)
         self._heartbeat.start()
 

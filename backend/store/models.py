@@ -72,6 +72,7 @@ class Run(Base):
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     progress_x: Mapped[float] = mapped_column(Float, default=0.0)  # on the phenomenon's progress axis
     progress_total: Mapped[float] = mapped_column(Float, default=0.0)
+    resumed_from: Mapped[float | None] = mapped_column(Float)  # this attempt's checkpoint x; NULL: from the start
     threads: Mapped[int | None] = mapped_column(Integer)  # torch threads of the attempt that trains it
     checkpoint_step: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)

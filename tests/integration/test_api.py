@@ -56,7 +56,8 @@ def test_create_fills_defaults_and_second_identical_post_returns_the_same_run(cl
     run = first.json()
     assert run["status"] == "queued" and run["seed"] == 3 and run["attempts"] == 0
     assert run["config"]["p"] == 11 and "weight_decay" in run["config"]  # every field, defaults filled in
-    assert run["progress"] == {"axis": "step", "label": "step", "symbol": "step", "unit": "", "x": 0, "total": 50}
+    assert run["progress"] == {"axis": "step", "label": "step", "symbol": "step", "unit": "", "x": 0, "total": 50,
+                               "resumed_from": None}
     assert run["code_version"] and run["summary"]["claims"] == [] and run["threads"] is None
     assert run["created_at"].endswith("Z")  # RFC 3339: the time zone is always there (SQLite stores none)
     again = client.post("/api/runs", json={"phenomenon": "grokking", "config": {**TINY, "lr": run["config"]["lr"]},

@@ -95,6 +95,7 @@ def test_b_sigkill_mid_run_resumes_from_the_checkpoint_on_another_worker(db, wor
     run = db.wait_status(run_id, "succeeded", timeout=90)
     assert run.attempts == 2 and run.worker.endswith(f":{rescuer.proc.pid}")
     assert "resumes after step" in rescuer.output  # from the checkpoint, not from scratch
+    assert run.resumed_from is not None and run.resumed_from <= run.checkpoint_step  # and the run says where
     assert run.threads == (1 if killed is pair[0] else 2)  # the first attempt's count, kept by the second
     curves = assert_complete(db, run_id, 1000)
     expected = reference(config, threads=run.threads)

@@ -467,6 +467,14 @@ def test_progress_is_told_on_the_runs_progress_axis():
     assert progress_text(half) == "lr 0.0125 / 0.1"
 
 
+def test_a_resumed_run_says_so_instead_of_seeming_to_regress():
+    resumed = run(attempts=2, progress={"axis": "step", "label": "step", "unit": "", "x": 304.0, "total": 1000.0,
+                                        "resumed_from": 300.0})
+    assert progress_text(resumed) == "step 304 / 1,000 · resumed from its checkpoint at step 300 (attempt 2)"
+    done = {**resumed, "status": "succeeded"}
+    assert progress_text(done) == "step 304 / 1,000"  # once finished, the resume is history
+
+
 @pytest.mark.parametrize(("verdict", "symbol", "word"), [
     ("pass", "✓", "holds"), ("fail", "✗", "does not hold"), ("not_yet", "…", "not yet"),
     ("inconclusive", "?", "inconclusive"), ("not_applicable", "–", "does not apply here")])

@@ -39,7 +39,7 @@ def _progress_and_derived(run: Run) -> tuple[Progress, dict[str, float], dict[st
     except (catalogue.UnknownPhenomenon, ValidationError):
         pass
     progress = Progress(axis=axis.id, label=axis.label, symbol=axis.symbol or axis.id, unit=axis.unit,
-                        x=run.progress_x, total=run.progress_total)
+                        x=run.progress_x, total=run.progress_total, resumed_from=run.resumed_from)
     return progress, derived, members
 
 
