@@ -122,6 +122,8 @@ class RunPublic(BaseModel):
     derived: dict[str, float] = Field(description="Values the charts' reference lines are drawn at (p = n, 2/η).")
     members: dict[str, list[float]] = Field(description="Family id -> the members this run logs.")
     summary: RunSummary
+    waiting: str | None = Field(None, description="Queued where no live worker serves its queue: what it waits for "
+                                "and how to start a worker; null otherwise.")
     created_at: AwareDatetime
     started_at: AwareDatetime | None
     finished_at: AwareDatetime | None

@@ -76,6 +76,9 @@ def status_panel(run: Mapping[str, Any] | None) -> Any:
     ]
     if run.get("error"):
         rows.append(dmc.Alert(run["error"], color="red", title="The run failed", mt="sm"))
+    if run.get("waiting"):
+        rows.append(dmc.Alert(run["waiting"], color="yellow", title="Waiting for a worker", mt="sm",
+                              className="run-waiting"))
     return rows
 
 

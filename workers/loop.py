@@ -27,6 +27,7 @@ from backend.store.settings import Settings
 from backend.store.vocabulary import Queue
 from workers.device import pick_device
 from workers.execute import execute_run
+from workers.presence import Presence
 from workers.run_context import StopReason
 
 log = logging.getLogger("phaselab.worker")
@@ -71,16 +72,20 @@ def run_worker(
     if engine.dialect.name == "postgresql":
         _end_abandoned_transactions(engine, settings.lease_seconds)
     session_factory = make_sessionmaker(engine)
+    # Its sign of life, every two heartbeats: the API tells a run queued where no worker serves that it waits.
+    presence = Presence(session_factory, worker_id, [str(q) for q in queues], device, threads,
+                        every_seconds=2 * settings.heartbeat_seconds)
     try:
-        if engine.dialect.name == "postgresql":
-            from workers.procrastinate_app import WorkerState, run_procrastinate_worker
+        with presence:
+            if engine.dialect.name == "postgresql":
+                from workers.procrastinate_app import WorkerState, run_procrastinate_worker
 
-            state = WorkerState(settings, session_factory, worker_id, device, threads)
-            run_procrastinate_worker(state, queues, stop_event)
-        else:
-            stop = stop_event or threading.Event()
-            with _stop_on_signals(stop):
-                _poll(settings, queues, device, worker_id, session_factory, stop)
+                state = WorkerState(settings, session_factory, worker_id, device, threads)
+                run_procrastinate_worker(state, queues, stop_event)
+            else:
+                stop = stop_event or threading.Event()
+                with _stop_on_signals(stop):
+                    _poll(settings, queues, device, worker_id, session_factory, stop)
     finally:
         engine.dispose()
 

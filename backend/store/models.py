@@ -135,3 +135,15 @@ class Probe(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     count: Mapped[int] = mapped_column(Integer)
+
+
+class Worker(Base):
+    """A worker's last sign of life (workers/presence.py writes it; the API reads it for queued runs)."""
+
+    __tablename__ = "workers"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    queues: Mapped[str] = mapped_column(String(256))  # ",cpu,gpu,"
+    device: Mapped[str] = mapped_column(String(16))
+    threads: Mapped[int] = mapped_column(Integer)
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event
 
 from backend.main import create_api
+from backend.store.presence import announce, retire
 from backend.store.settings import Settings
 from tests.databases import sqlite_database
 
@@ -204,3 +205,17 @@ def test_a_database_that_cannot_grow_is_a_json_503_not_a_500(client):
             break
     assert 503 in statuses and statuses <= {201, 503}, statuses
     assert client.get("/api/health/ready").status_code in (200, 503)  # answers, whichever it is
+
+
+def test_a_run_queued_where_no_worker_serves_says_what_it_waits_for(client):
+    run = client.post("/api/runs", json={"phenomenon": "grokking", "config": TINY}).json()
+    assert "No worker serves the 'cpu' queue" in run["waiting"] and "phaselab worker --queue cpu" in run["waiting"]
+    gpu = client.post("/api/runs", json={"phenomenon": "grokking", "config": TINY, "seed": 1, "queue": "gpu"}).json()
+    factory = client.app.state.session_factory
+    announce(factory, "host:1", ["cpu"], "cpu", 1)  # a cpu worker shows a sign of life
+    assert client.get(f"/api/runs/{run['id']}").json()["waiting"] is None
+    assert "'gpu' queue" in client.get(f"/api/runs/{gpu['id']}").json()["waiting"]
+    listed = {r["id"]: r["waiting"] for r in client.get("/api/runs").json()["data"]}
+    assert listed[run["id"]] is None and "'gpu' queue" in listed[gpu["id"]]
+    retire(factory, "host:1")  # stopped cleanly: forgotten at once
+    assert client.get(f"/api/runs/{run['id']}").json()["waiting"] is not None

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import event, text, update
 
 from backend.services.runs import create_run
+from backend.store import presence
 from backend.store.db import make_engine, make_sessionmaker, transaction
 from backend.store.dispatch import LeaseDispatcher, dispatcher_for
 from backend.store.models import Run, Snapshot
@@ -245,6 +246,8 @@ def test_g_a_gpu_run_is_never_taken_by_a_cpu_worker(db, workers):
     workers("cpu").wait_ready()
     db.wait_status(cpu_run, "succeeded", timeout=30)
     time.sleep(1.0)  # more polls and reaper passes
+    with db.sessions() as session:  # the cpu worker's sign of life is there; nobody serves gpu, and the run says so
+        assert presence.serving(session, "cpu", 3.0) == 1 and presence.serving(session, "gpu", 3.0) == 0
     run = db.run(gpu_run)
     assert run.status == "queued" and run.attempts == 0 and run.worker is None
     if db.kind == "postgres":

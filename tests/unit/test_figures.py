@@ -467,6 +467,13 @@ def test_progress_is_told_on_the_runs_progress_axis():
     assert progress_text(half) == "lr 0.0125 / 0.1"
 
 
+def test_a_run_waiting_for_a_worker_says_so():
+    waiting = run(status="queued", waiting="No worker serves the 'gpu' queue: …")
+    alerts = [c for c in status_panel(waiting) if getattr(c, "className", None) == "run-waiting"]
+    assert [a.title for a in alerts] == ["Waiting for a worker"] and "'gpu' queue" in text_of(alerts)
+    assert not [c for c in status_panel(run()) if getattr(c, "className", None) == "run-waiting"]
+
+
 def test_a_resumed_run_says_so_instead_of_seeming_to_regress():
     resumed = run(attempts=2, progress={"axis": "step", "label": "step", "unit": "", "x": 304.0, "total": 1000.0,
                                         "resumed_from": 300.0})

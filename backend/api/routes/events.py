@@ -7,7 +7,7 @@ from anyio import to_thread
 from fastapi import APIRouter, Query, Request
 from sse_starlette.sse import EventSourceResponse, ServerSentEvent
 
-from backend.api.routes.runs import get_run_or_404, to_public
+from backend.api.routes.runs import get_run_or_404, to_public, waiting_note
 from backend.schemas import MAX_STEP
 from backend.services import metrics as service
 from backend.store.curves import read_points
@@ -43,11 +43,13 @@ async def stream_events(
 ) -> EventSourceResponse:
     """Server-sent events: `run` (status, progress, summary) on change, `metrics` (new points), then `done`."""
     factory = request.app.state.read_session_factory  # never waits for the worker's writes (SQLite)
+    settings = request.app.state.settings
 
     def poll(since: int | None) -> tuple[dict, dict]:
         # A short transaction per poll: never hold the database (SQLite's write lock) while waiting.
         with factory() as session:
-            run = to_public(get_run_or_404(session, run_id)).model_dump(mode="json")
+            row = get_run_or_404(session, run_id)
+            run = to_public(row, waiting_note(session, row, settings)).model_dump(mode="json")
             points, cursor = read_points(session, run_id, None, since)
         return run, {"series": service.as_series(points), "cursor": cursor}
 

@@ -9,6 +9,7 @@ from backend.api.deps import DispatcherDep, SessionDep, SettingsDep
 from backend.api.errors import config_error, field_error, not_found
 from backend.schemas import MAX_STEP, Progress, RunCreate, RunPublic, RunsPublic
 from backend.services import runs as service
+from backend.store import presence
 from backend.store.models import Run, as_utc
 from backend.store.settings import Settings
 from backend.store.vocabulary import Queue, RunStatus
@@ -43,9 +44,18 @@ def _progress_and_derived(run: Run) -> tuple[Progress, dict[str, float], dict[st
     return progress, derived, members
 
 
-def to_public(run: Run) -> RunPublic:
+def waiting_note(session: Session, run: Run, settings: Settings) -> str | None:
+    """For a queued run that no live worker would take: what it waits for, and how to start one."""
+    if run.status != RunStatus.QUEUED or presence.serving(session, run.queue, settings.lease_seconds):
+        return None
+    return (f"No worker serves the '{run.queue}' queue: none has been seen in the last {settings.lease_seconds:g} s. "
+            f"Start one with `phaselab worker --queue {run.queue}`; the run starts as soon as one does.")
+
+
+def to_public(run: Run, waiting: str | None = None) -> RunPublic:
     progress, derived, members = _progress_and_derived(run)
     return RunPublic(
+        waiting=waiting,
         id=run.id,
         phenomenon=run.phenomenon,
         config=run.config,
@@ -122,7 +132,7 @@ def create_run(
         config_error(exc)
     if not created:
         response.status_code = status.HTTP_200_OK
-    return to_public(run)
+    return to_public(run, waiting_note(session, run, settings))
 
 
 @router.get("")
@@ -138,13 +148,19 @@ def list_runs(
     rows, count = service.list_runs(
         session, phenomenon=phenomenon, status=status, limit=min(limit, settings.max_page_size), offset=offset
     )
-    return RunsPublic(data=[to_public(run) for run in rows], count=count)
+    notes: dict[str, str | None] = {}  # one look at the workers per queue, not per run
+    for run in rows:
+        if run.status == RunStatus.QUEUED and run.queue not in notes:
+            notes[run.queue] = waiting_note(session, run, settings)
+    return RunsPublic(data=[to_public(run, notes.get(run.queue) if run.status == RunStatus.QUEUED else None)
+                            for run in rows], count=count)
 
 
 @router.get("/{run_id}", responses={404: {"description": "No such run"}})
-def get_run(run_id: str, session: SessionDep) -> RunPublic:
-    """One run: config, status, progress, transitions and claim verdicts."""
-    return to_public(get_run_or_404(session, run_id))
+def get_run(run_id: str, session: SessionDep, settings: SettingsDep) -> RunPublic:
+    """One run: config, status, progress, transitions and claim verdicts (and, queued, what it waits for)."""
+    run = get_run_or_404(session, run_id)
+    return to_public(run, waiting_note(session, run, settings))
 
 
 @router.post("/{run_id}/cancel", responses={401: {"description": "PHASELAB_SUBMIT_TOKEN is set and the request "
