@@ -129,7 +129,16 @@ def claims_panel(claims: list[Mapping[str, Any]], run: Mapping[str, Any] | None)
     the summary that could not be computed (a detector or fit that raised)."""
     summary = (run or {}).get("summary") or {}
     measured_by_id = {c["id"]: c for c in summary.get("claims", [])}
-    items = [claim_row(claim, measured_by_id.get(claim["id"], {"verdict": "not_yet"})) for claim in claims]
+    results = [(claim, measured_by_id.get(claim["id"], {"verdict": "not_yet"})) for claim in claims]
+    # Claims about knobs this run leaves off (not applicable, as its preset expects) fold into one line.
+    aside = [(c, r) for c, r in results if r.get("verdict") == r.get("expected") == "not_applicable"]
+    items = [claim_row(c, r) for c, r in results if (c, r) not in aside]
+    if aside:
+        items.append(html.Details([
+            html.Summary(f"{len(aside)} more claim{'s' if len(aside) > 1 else ''} about knobs this run leaves off: "
+                         "not applicable here", className="claims-aside-summary"),
+            dmc.Stack([claim_row(c, r) for c, r in aside], gap=6, mt=6),
+        ], className="claims-aside"))
     errors = [dmc.Text(f"⚠ {error}", size="xs", c="orange.8", className="summary-error")
               for error in summary.get("errors", [])]
     if not items and not errors:

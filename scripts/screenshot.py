@@ -31,9 +31,10 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
         "--disable-sync", "--no-first-run"]
 PHENOMENA = ["grokking", "double_descent", "superposition"]
 
-# True once every chart and snapshot view of the page has drawn data (no "waiting for data" placeholder).
+# True once every shown chart and snapshot view of the page has drawn data (no "waiting for data" placeholder).
 DRAWN = """() => {
-    const plots = [...document.querySelectorAll('[class*="chart-"] .js-plotly-plot, [class*="snapshot-"] .js-plotly-plot')];
+    const plots = [...document.querySelectorAll('[class*="chart-"] .js-plotly-plot, [class*="snapshot-"] .js-plotly-plot')]
+        .filter(gd => gd.offsetParent !== null);  // an optional chart whose knob is off stays hidden, undrawn
     return plots.length > 0 && plots.every(gd => gd.data && gd.data.some(t => (t.z || t.x || []).length)
         && !((gd.layout && gd.layout.annotations) || []).some(a => /waiting for data|No snapshot yet/.test(a.text)));
 }"""

@@ -115,8 +115,9 @@ def preset_note(info: dict[str, Any] | None, claims: list[dict[str, Any]]) -> An
     (or do not apply) on it, so a ✗ there reads as the point, not a failure."""
     if not info:
         return None
+    # A claim that merely does not apply (its knob is off) is said once, in the claims panel, not here.
     words = {claim_id: VERDICTS[verdict].word for claim_id, verdict in info.get("expect", {}).items()
-             if verdict != "pass" and verdict in VERDICTS}
+             if verdict not in ("pass", "not_applicable") and verdict in VERDICTS}
     predicted = [dmc.Text([f"Expected here: {claim['text']} — ", dmc.Text(words[claim["id"]], span=True, fw=600)],
                           size="xs", c="dimmed") for claim in claims if claim["id"] in words]
     return dmc.Stack([

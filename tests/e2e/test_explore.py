@@ -53,6 +53,8 @@ def test_knobs_live_run_and_reopening_the_link(server, new_page, console):
     assert final["last"][0] == STEPS and final["names"] == [labels["train/acc"], labels["val/acc"]]
     assert graph_state(page, ".chart-loss")["ytype"] == "log"
     assert page.locator(".claim").count() == len(run["summary"]["claims"]) >= 1
+    for optional in ("softmax_collapse", "label_noise", "grokfast"):  # their knobs are off: no empty cards
+        assert page.locator(f".chart-{optional}").is_hidden(), optional
     latency, shown = api_seen.stop()
     screenshot(page, "explore-tiny-run")
 

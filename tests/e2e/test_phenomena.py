@@ -74,7 +74,10 @@ def test_double_descent_contrast_preset_reads_as_the_paper_predicts(server, new_
     ridge.locator(".claim-verdict", has_text="as the paper predicts").wait_for()
     assert "does not hold" in ridge.locator(".claim-verdict").inner_text()
     assert "✗" not in ridge.inner_text() and "claim-as-predicted" in ridge.get_attribute("class")
-    # The peak claim is about the ridgeless fit: it does not apply here, and that is no failure either.
+    # The peak claim is about the ridgeless fit: it does not apply here, and that is no failure either. It is
+    # folded under one line, opened with a click.
+    assert page.locator(".claims-aside-summary").inner_text().startswith("1 more claim about knobs")
+    page.locator(".claims-aside-summary").click()
     peak = claim_row(page, spec, "peak_at_n")
     assert "does not apply" in peak.locator(".claim-verdict").inner_text()
     assert "✗" not in peak.inner_text() and "claim-as-predicted" in peak.get_attribute("class")
@@ -122,3 +125,13 @@ def test_superposition_family_fit_and_scrubbing_the_matrix(server, new_page, con
     wait_until(page, lambda: title().endswith(f"step {stored[1]:,}"))
     screenshot(page, "superposition-tiny")
     console.assert_clean()
+
+
+def test_an_optional_chart_appears_when_its_knob_is_on(server, new_page, console):
+    page = new_page()
+    run = run_preset(server, page, "grokking", "grokfast")
+    assert run["config"]["grokfast_lambda"] > 0
+    page.locator(".chart-grokfast").wait_for(state="visible")
+    wait_until(page, lambda: len(graph_state(page, ".chart-grokfast")["names"]) == 2)  # λ = 0 and λ, side by side
+    assert page.locator(".chart-label_noise").is_hidden()  # no label noise in this preset
+    screenshot(page, "grokking-grokfast")

@@ -511,6 +511,16 @@ def test_a_contrast_preset_that_fails_as_the_paper_predicts_is_confirmed_not_a_r
     assert not_here.predicted and not_here.look.word == "does not apply here, as the paper predicts"
 
 
+def test_claims_about_knobs_the_run_leaves_off_fold_into_one_line():
+    aside = {"id": "late", "verdict": "not_applicable", "expected": "not_applicable", "detail": "Grokfast is off"}
+    panel = claims_panel(SPEC["claims"], run(summary={"claims": [aside]}))
+    (folded,) = [c for c in find(panel, lambda c: getattr(c, "className", None) == "claims-aside")]
+    assert "1 more claim about knobs this run leaves off" in text_of(folded) and "Grokfast is off" in text_of(folded)
+    unexpected = {**aside, "expected": "pass"}  # not applicable where it should hold: shown in full, not folded
+    assert not find(claims_panel(SPEC["claims"], run(summary={"claims": [unexpected]})),
+                        lambda c: getattr(c, "className", None) == "claims-aside")
+
+
 def test_a_verdict_other_than_expected_says_what_was_expected():
     look, note, predicted = verdict_look({"verdict": "pass", "value": 1.0, "expected": "fail"})
     assert look.symbol == "✓" and note == "expected: does not hold" and not predicted
