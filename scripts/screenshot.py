@@ -1,6 +1,6 @@
 """The README's screenshots: a fresh server, a finished run of each phenomenon in its explorer.
 
-    python scripts/screenshot.py [grokking double_descent superposition] [--preset default] [--out FILE]
+    python scripts/screenshot.py [grokking edge_of_stability ...] [--preset default] [--out FILE]
                                  [--server http://127.0.0.1:8050]
 
 Starts `python -m backend serve` with one worker on a temporary SQLite database (or uses --server, where
@@ -24,12 +24,13 @@ import httpx
 from playwright.sync_api import Page, sync_playwright
 
 from backend.store.vocabulary import ACTIVE_STATUSES
+from workers import phenomena
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
-PHENOMENA = ["grokking", "double_descent", "superposition"]
+PHENOMENA = list(phenomena.names())  # the whole catalogue
 
 # True once every shown chart and snapshot view of the page has drawn data (no "waiting for data" placeholder).
 DRAWN = """() => {
