@@ -12,7 +12,6 @@ import torch
 from pydantic import ValidationError
 
 from workers.memory_run import MemoryRun
-from workers.phenomena import contract
 from workers.phenomena.contract import Curves
 from workers.phenomena.label_noise import spec
 from workers.phenomena.label_noise.claims import DROP, detect, smoothed
@@ -28,11 +27,6 @@ DEFAULT = Config()
 
 
 # -- spec -----------------------------------------------------------------------------------------
-
-
-def test_the_phenomenon_passes_the_contract_check():
-    assert contract.problems(PH) == []
-    assert contract.check(PH) is PH
 
 
 def test_the_spec_imports_neither_torch_nor_sklearn():

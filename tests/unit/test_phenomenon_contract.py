@@ -46,6 +46,14 @@ def test_presets_validate_round_trip_and_name_real_claims(ph):
         assert ph.preset_of(preset.config) is not None
 
 
+def test_every_numeric_knob_is_bounded_and_every_knob_described(ph):
+    """A user cannot ask for an unbounded run, and every knob says what it does (the explorer shows it)."""
+    for name, prop in ph.config.model_json_schema()["properties"].items():
+        assert prop.get("description"), f"{ph.name}.{name} has no description"
+        if prop.get("type") in ("integer", "number"):
+            assert "maximum" in prop and ("minimum" in prop or "exclusiveMinimum" in prop), f"{ph.name}.{name}"
+
+
 def test_empty_curves_are_not_yet_for_every_preset(ph):
     for name, preset in ph.presets.items():
         summary = evaluate(ph, Curves(), preset.config)
