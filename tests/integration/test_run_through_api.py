@@ -58,9 +58,12 @@ def test_tiny_grokking_run_completes_through_the_api(kind, tmp_path):
         assert {t["id"] for t in summary["transitions"]} >= {"memorization"}
         # the tiny preset groks: both claims decided, each with its measured value and the preset it matched
         assert summary["preset"] == "tiny" and summary["errors"] == []
-        assert [(c["id"], c["verdict"], c["expected"]) for c in summary["claims"]] == [
-            ("late_generalization", "pass", "pass"), ("norm_falls", "pass", "pass")]
-        assert all(c["value"] is not None for c in summary["claims"])
+        decided = [(c["id"], c["verdict"], c["expected"]) for c in summary["claims"] if c["expected"] == "pass"]
+        assert decided == [("late_generalization", "pass", "pass"), ("norm_falls", "pass", "pass")]
+        assert all(c["value"] is not None for c in summary["claims"] if c["verdict"] == "pass")
+        # the claims about knobs tiny leaves off (softmax collapse, label noise, Grokfast) do not apply, as expected
+        assert all(c["verdict"] == c["expected"] == "not_applicable" for c in summary["claims"]
+                   if c["expected"] != "pass")
 
         full = httpx.get(f"{base}/api/runs/{run_id}/metrics").json()
         by_metric = {s["metric"]: s for s in full["series"]}
