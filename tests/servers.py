@@ -48,7 +48,7 @@ def running_server(database_url: str, log: Path, workers: int = 0, **env: str) -
         )
         base = f"http://127.0.0.1:{port}"
         try:
-            _wait_healthy(base, proc, log)
+            wait_healthy(base, proc, log)
             yield base
         finally:
             proc.terminate()
@@ -59,7 +59,8 @@ def running_server(database_url: str, log: Path, workers: int = 0, **env: str) -
                 proc.wait()
 
 
-def _wait_healthy(base: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
+def wait_healthy(base: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
+    """Until /api/health answers 200; an exited server or a timeout raises with the end of its log."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.databases import database
-from tests.servers import ROOT, free_port, phaselab_env
+from tests.servers import ROOT, free_port, phaselab_env, wait_healthy
 
 pytestmark = pytest.mark.integration
 
@@ -72,18 +72,6 @@ def test_serve_prints_the_url_serves_api_and_ui_and_ctrl_c_stops_every_process(t
             os.killpg(proc.pid, signal.SIGKILL)
 
 
-def _wait_healthy(base: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{base} did not become healthy")
-
-
 def test_serve_starts_a_killed_worker_again_and_the_queue_is_served(tmp_path):
     port = free_port()
     log = tmp_path / "serve.log"
@@ -95,7 +83,7 @@ def test_serve_starts_a_killed_worker_again_and_the_queue_is_served(tmp_path):
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(base)
+        wait_healthy(base, proc, log)
         (first,) = _children(proc.pid)
         os.kill(first, signal.SIGKILL)  # the only worker: without a restart, nothing is ever claimed again
         deadline = time.monotonic() + 20
@@ -134,7 +122,7 @@ def test_serve_killed_mid_run_and_started_again_finishes_the_run_gap_free(tmp_pa
         base = f"http://127.0.0.1:{port}"
         first = _serve(tmp_path, url, port, "first")
         try:
-            _wait_healthy(base)
+            wait_healthy(base, first, tmp_path / "first.log")
             run = httpx.post(f"{base}/api/runs", json={"phenomenon": "grokking", "config": config}).json()
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and run["progress"]["x"] < 500:
@@ -146,7 +134,7 @@ def test_serve_killed_mid_run_and_started_again_finishes_the_run_gap_free(tmp_pa
             first.wait(timeout=10)
         second = _serve(tmp_path, url, port, "second")
         try:
-            _wait_healthy(base)
+            wait_healthy(base, second, tmp_path / "second.log")
             restarted = time.monotonic()
             while time.monotonic() - restarted < 120 and run["status"] != "succeeded":
                 time.sleep(0.3)
