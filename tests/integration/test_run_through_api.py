@@ -2,6 +2,7 @@
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -22,18 +23,26 @@ def wait_for(base: str, run_id: str, statuses: set[str], timeout: float = 90) ->
     raise AssertionError(f"run {run_id} still {run['status']} after {timeout}s")
 
 
-def sse_events(base: str, run_id: str, timeout: float = 90) -> list[tuple[str, dict]]:
+def sse_events(base: str, run_id: str, timeout: float = 90, last_event_id: str | None = None,
+               until: str = "done") -> list[tuple[str, dict]]:
+    """The stream's (event, data) until the first `until` event (`done`: the end)."""
     events, event = [], None
-    with httpx.stream("GET", f"{base}/api/runs/{run_id}/events", timeout=timeout) as response:
+    headers = {"Last-Event-ID": last_event_id} if last_event_id else {}
+    with httpx.stream("GET", f"{base}/api/runs/{run_id}/events", timeout=timeout, headers=headers) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
         for line in response.iter_lines():
             if line.startswith("event:"):
                 event = line.split(":", 1)[1].strip()
             elif line.startswith("data:") and event:
                 events.append((event, json.loads(line.split(":", 1)[1])))
-                if event == "done":
+                if event in (until, "done"):
                     break
     return events
+
+
+def steps_of(events: list[tuple[str, dict]], metric: str = "train/acc") -> list[float]:
+    return [x for name, data in events if name == "metrics" for series in data["series"]
+            if series["metric"] == metric for x in series["x"]]
 
 
 @pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -47,9 +56,7 @@ def test_tiny_grokking_run_completes_through_the_api(kind, tmp_path):
         events = sse_events(base, run_id)
         kinds = [name for name, _ in events]
         assert kinds[-1] == "done" and "metrics" in kinds and "run" in kinds
-        streamed = [x for name, data in events if name == "metrics" for series in data["series"]
-                    if series["metric"] == "train/acc" for x in series["x"]]
-        assert streamed == list(range(total + 1))  # every step once, in order: none sent twice, none missed
+        assert steps_of(events) == list(range(total + 1))  # every step once, in order: none sent twice, none missed
 
         run = wait_for(base, run_id, {"succeeded"})
         assert run["progress"]["x"] == total and run["progress"]["axis"] == "step"
@@ -100,3 +107,20 @@ def test_tiny_grokking_run_completes_through_the_api(kind, tmp_path):
 
         again = httpx.post(f"{base}/api/runs", json={"phenomenon": "grokking", "preset": "tiny"})
         assert again.status_code == 200 and again.json()["status"] == "succeeded"
+
+
+def test_followers_of_a_live_run_share_its_feed_and_a_reconnect_resumes_after_its_last_event(tmp_path):
+    with database("sqlite", tmp_path) as url, running_server(url, tmp_path / "server.log", workers=1) as base:
+        created = httpx.post(f"{base}/api/runs", json={"phenomenon": "grokking", "preset": "tiny",
+                                                       "config": {"steps": 3000}})
+        run_id, total = created.json()["id"], 3000
+        with ThreadPoolExecutor(8) as pool:
+            whole = [pool.submit(sse_events, base, run_id) for _ in range(6)]
+            # one follower drops after its first points and comes back the way a browser does: Last-Event-ID
+            first = sse_events(base, run_id, until="metrics")
+            cursor = str(first[-1][1]["cursor"])
+            rest = sse_events(base, run_id, last_event_id=cursor)
+            results = [future.result() for future in whole]
+        assert steps_of(first) + steps_of(rest) == list(range(total + 1))  # nothing lost, nothing twice
+        for events in results:
+            assert steps_of(events) == list(range(total + 1)) and events[-1] == ("done", {"status": "succeeded"})
