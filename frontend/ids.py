@@ -25,12 +25,36 @@ class RunView:
         return self._id("spec")
 
     @property
-    def cursor(self) -> str:  # Store: what the charts already hold (API cursor, last x per series, marks)
+    def cursor(self) -> str:  # Store, kept in the browser: what the charts hold (API cursor, last x per trace)
         return self._id("cursor")
 
     @property
-    def live(self) -> str:  # Store: the run as the last tick read it (GET /api/runs/{id}), or its error
+    def drawn(self) -> str:  # Store: what the server drew whole (charts' states), for the browser to take over
+        return self._id("drawn")
+
+    @property
+    def redraw(self) -> str:  # Store: the charts the browser asks the server to draw whole again
+        return self._id("redraw")
+
+    @property
+    def stream(self) -> str:  # Store: the URL of the run's event stream the browser follows (None: none)
+        return self._id("stream")
+
+    @property
+    def events(self) -> str:  # Store: a counter the stream bumps; the events wait in the browser's queue
+        return self._id("events")
+
+    @property
+    def live(self) -> str:  # Store: the run as last read (a draw, or the stream; throttled), or its error
         return self._id("live")
+
+    @property
+    def progress_text(self) -> str:  # the status panel's "step 480 / 1,000", updated in the browser
+        return self._id("progress-text")
+
+    @property
+    def progress_bar(self) -> str:
+        return self._id("progress-bar")
 
     @property
     def claims_shown(self) -> str:  # Store: what the claims panel shows, so it is redrawn only on change
@@ -39,10 +63,6 @@ class RunView:
     @property
     def snapshots_cursor(self) -> str:  # Store: the snapshot steps known and shown, per view
         return self._id("snapshots-cursor")
-
-    @property
-    def tick(self) -> str:  # Interval driving live updates while the run is queued or running
-        return self._id("tick")
 
     @property
     def status(self) -> str:

@@ -13,6 +13,7 @@ import dash_mantine_components as dmc
 from dash import html
 
 from backend.store.vocabulary import ACTIVE_STATUSES, RunStatus
+from frontend.ids import RunView
 from frontend.links import run_href
 from frontend.numbers import measured, number
 
@@ -56,7 +57,9 @@ def progress_percent(run: Mapping[str, Any]) -> float:
     return min(100.0, max(0.0, 100 * x / total)) if x is not None and total else 0.0
 
 
-def status_panel(run: Mapping[str, Any] | None) -> Any:
+def status_panel(run: Mapping[str, Any] | None, ids: RunView | None = None) -> Any:
+    """The run's status, progress and where it trains. With `ids`, its progress text and bar carry them: the
+    browser moves them on as the event stream reports progress (assets/live.js), with no server call."""
     if run is None:
         return dmc.Group([dmc.Badge("no run yet", color="gray", variant="light"),
                           dmc.Text("Set the knobs and press Run; the curves appear here as the model trains.",
@@ -67,12 +70,13 @@ def status_panel(run: Mapping[str, Any] | None) -> Any:
         dmc.Group([
             dmc.Badge(status, color=STATUS_COLORS.get(status, "gray"), variant="filled" if status == RunStatus.RUNNING
                       else "light", className="run-status", size="lg"),
-            dmc.Text(progress_text(run), size="sm", fw=500, className="run-progress-text"),
+            dmc.Text(progress_text(run), size="sm", fw=500, className="run-progress-text",
+                     **({"id": ids.progress_text} if ids else {})),
             dmc.Text(where, size="xs", c="dimmed"),
             dmc.Anchor(f"run {run['id']}", href=run_href(run["id"]), size="sm", className="run-link", ml="auto"),
         ], gap="sm"),
         dmc.Progress(value=progress_percent(run), color=STATUS_COLORS.get(status, "gray"),
-                     striped=status == RunStatus.RUNNING, size="sm", mt=8),
+                     striped=status == RunStatus.RUNNING, size="sm", mt=8, **({"id": ids.progress_bar} if ids else {})),
     ]
     if run.get("error"):
         rows.append(dmc.Alert(run["error"], color="red", title="The run failed", mt="sm"))

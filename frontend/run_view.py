@@ -1,20 +1,24 @@
 """The live run panel shared by the explorer and the run page: status and progress, claim verdicts, the
 phenomenon's charts and its snapshot views, kept up to date while the run trains.
 
-One callback per panel:
-- `follow_run`, driven by a 300 ms `dcc.Interval` (on only while the run is queued or running, paused while
-  a tick is being answered, so ticks never pile up): reads the run, brings the charts up to date (see
-  `live_charts`: Patch-extends where it can, draws whole where it must) and publishes the run it read;
-- `show_status`: the status and claims panels, from that run (no API call; claims redrawn only on change);
+While the run is live, the browser does the work: it follows the run's event stream and appends new
+points to the drawn traces itself (`assets/live.js`), so a hundred viewers of one run cost the server one
+read per tick (the API's shared feed), not a hundred callbacks. The server callbacks run on change only:
+- `follow_run`: draws charts whole (see `live_charts`): all of them when the page opens a run (and points
+  the browser's stream at the points after those drawn), the ones the browser asks for when appending is
+  not enough (a new series, a log axis outgrown, new marks, the run's end);
+- `show_status`: the status and claims panels, from the run the browser last published (its progress text
+  and bar move in the browser; the claims are redrawn only on change);
 - `follow_snapshots`: the snapshot views, from the run's snapshot index (see `live_snapshots`), and a
   matrix view's slider over its stored steps.
+The browser publishes the run (`live`) on a change of status at once, and otherwise at most every few
+seconds, so these stay rare.
 """
 
-import time
 from typing import Any
 
 import dash_mantine_components as dmc
-from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
+from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from frontend import live_charts, live_snapshots
 from frontend.client import ApiError, api
@@ -27,8 +31,6 @@ from frontend.figures.theme import MUTED
 from frontend.ids import RunView
 from frontend.run_panels import ACTIVE, claims_key, claims_panel, status_panel
 
-TICK_MS = 300  # a tick starts this long after the previous answer arrived
-PAUSED_MS = 24 * 3600 * 1000
 GRAPH_CONFIG: Any = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"],
                      "toImageButtonOptions": {"format": "svg", "scale": 1}}
 SPEC_KEYS = ("name", "charts", "snapshots", "claims", "axes", "families", "metrics", "progress_axis")
@@ -47,16 +49,19 @@ def stores(ids: RunView, spec: dict[str, Any], run_id: str | None) -> html.Div:
         dcc.Store(id=ids.run, data={"id": run_id} if run_id else None),
         dcc.Store(id=ids.spec, data=view_spec(spec)),
         dcc.Store(id=ids.cursor, data=None),
+        dcc.Store(id=ids.drawn, data=None),
+        dcc.Store(id=ids.redraw, data=None),
+        dcc.Store(id=ids.stream, data=None),
+        dcc.Store(id=ids.events, data=None),
         dcc.Store(id=ids.live, data=None),
         dcc.Store(id=ids.claims_shown, data=None),
         dcc.Store(id=ids.snapshots_cursor, data=None),
-        dcc.Interval(id=ids.tick, interval=TICK_MS, disabled=True),
     ])
 
 
 def status_card(ids: RunView) -> dmc.Card:
     return dmc.Card([
-        html.Div(id=ids.status, children=status_panel(None)),
+        html.Div(id=ids.status, children=status_panel(None, ids)),
         dmc.Divider(my="sm"),
         html.Div(id=ids.claims),
     ], withBorder=True, radius="md", padding="md")
@@ -142,45 +147,69 @@ def register(app: Dash, ids: RunView) -> None:
 
     @app.callback(
         Output(ids.chart(), "figure"),
-        Output(ids.cursor, "data"),
+        Output(ids.drawn, "data"),
         Output(ids.live, "data"),
-        Output(ids.tick, "disabled"),
+        Output(ids.stream, "data"),
         Output(ids.legend(), "children"),
         Output(ids.card(), "style"),
         Input(ids.run, "data"),
-        Input(ids.tick, "n_intervals"),
-        State(ids.cursor, "data"),
+        Input(ids.redraw, "data"),
         State(ids.spec, "data"),
-        # No tick while a tick is being answered: on a busy machine answers would otherwise overlap,
-        # each one slowing the next. The interval restarts when the answer is in.
-        running=[(Output(ids.tick, "interval"), PAUSED_MS, TICK_MS)],
     )
-    def follow_run(run_ref, _n_intervals, cursor, spec):
+    def follow_run(run_ref, redraw, spec):
         charts = _by(spec["charts"], "id", [o["id"]["chart"] for o in ctx.outputs_list[0]])
         legends = _by(spec["charts"], "id", [o["id"]["chart"] for o in ctx.outputs_list[4]])
         cards = _by(spec["charts"], "id", [o["id"]["chart"] for o in ctx.outputs_list[5]])
         run_id = (run_ref or {}).get("id")
         if not run_id:
-            return [chart_figure(c, spec, []) for c in charts], None, None, True, \
+            return [chart_figure(c, spec, []) for c in charts], None, None, None, \
                 [legend_items(c, spec) for c in legends], [card_style(c, None) for c in cards]
+        asked = redraw if ctx.triggered_id == ids.redraw and (redraw or {}).get("run") == run_id else None
+        some = (asked or {}).get("charts")  # None: a new run, or the run's end: every chart
+        whole = some is None
+        wanted = charts if some is None else [c for c in charts if c["id"] in some]
         client = api()
         try:
             run = client.run(run_id)
-            figures, new_cursor = live_charts.refresh(
-                charts, spec, run, cursor, lambda names, after: client.metrics(run_id, names, after,
-                                                                               live_charts.MAX_POINTS),
-                time.time(), restart=ctx.triggered_id == ids.run)
+            figures, states, after = live_charts.draw_charts(
+                wanted, spec, run, lambda names, since: client.metrics(run_id, names, since, live_charts.MAX_POINTS))
         except ApiError as exc:
-            # A run that is not there stops the ticks; anything else (the API restarting) is tried again.
-            return [no_update] * len(charts), cursor, {"error": str(exc), "status": exc.status}, \
-                exc.status == 404, [no_update] * len(legends), [no_update] * len(cards)
-        # A legend follows its chart when the chart is drawn whole (a Patch adds points, never a curve).
-        drawn = {c["id"]: figure for c, figure in zip(charts, figures, strict=True) if isinstance(figure, dict)}
-        legend = [legend_items(c, spec, drawn_metrics(drawn[c["id"]])) if c["id"] in drawn else no_update
+            # A run that is not there stops the stream; anything else (the API restarting) is asked again.
+            return [no_update] * len(charts), no_update, {"error": str(exc), "status": exc.status}, \
+                None if exc.status == 404 else no_update, [no_update] * len(legends), [no_update] * len(cards)
+        drawn = {"run": run_id, "whole": whole, "after": after, "status": run["status"], "charts": states,
+                 "limits": live_charts.LIMITS}
+        # Drawn whole: the browser follows the stream from the points drawn (or, the run ended, stops).
+        stream = (live_charts.events_url(run_id, after) if run["status"] in ACTIVE else None) if whole else no_update
+        figure_of = {c["id"]: figures.get(c["id"], no_update) for c in charts}
+        # A legend follows its chart when the chart is drawn (a point appended never adds a curve), and an
+        # optional chart's card shows once its figure draws points.
+        legend = [legend_items(c, spec, drawn_metrics(figures[c["id"]])) if c["id"] in figures else no_update
                   for c in legends]
-        # A chart updated by a Patch already had points: its card stays as it is.
-        style = [card_style(c, drawn_metrics(drawn[c["id"]])) if c["id"] in drawn else no_update for c in cards]
-        return figures, new_cursor, {"run": run}, run["status"] not in ACTIVE, legend, style
+        style = [card_style(c, drawn_metrics(figures[c["id"]])) if c["id"] in figures else no_update for c in cards]
+        live = {"run": run} if whole else no_update  # the browser publishes the run between whole draws
+        return [figure_of[c["id"]] for c in charts], drawn, live, stream, legend, style
+
+    # In the browser: open (or close) the event stream; take each event in (append points, move the
+    # progress, publish the run on change, ask for a redraw where appending cannot do).
+    app.clientside_callback(
+        ClientsideFunction("phaselab", "follow"),
+        Output(ids.events, "data"),
+        Input(ids.stream, "data"),
+        State(ids.events, "id"),
+    )
+    app.clientside_callback(
+        ClientsideFunction("phaselab", "take"),
+        Output({"type": ids.chart()["type"], "chart": ALL}, "extendData"),
+        Output(ids.cursor, "data"),
+        Output(ids.live, "data", allow_duplicate=True),
+        Input(ids.events, "data"),
+        Input(ids.drawn, "data"),
+        State(ids.cursor, "data"),
+        State(ids.events, "id"),
+        State({"type": ids.chart()["type"], "chart": ALL}, "id"),
+        prevent_initial_call=True,
+    )
 
     @app.callback(
         Output(ids.status, "children"),
@@ -197,7 +226,7 @@ def register(app: Dash, ids: RunView) -> None:
         run = (live or {}).get("run")
         key = [(run or {}).get("id"), *claims_key(run)]
         claims = claims_panel(spec["claims"], run) if key != shown else no_update
-        return status_panel(run), claims, key
+        return status_panel(run, ids), claims, key
 
     @app.callback(
         Output(ids.snapshot(), "figure"),

@@ -41,6 +41,8 @@ def test_knobs_live_run_and_reopening_the_link(server, new_page, console):
 
     # Run: the run id joins the URL, points stream in, the memorization mark appears.
     api_seen = _watch_api_points(server, page)
+    callbacks: list[str] = []  # the page's server callbacks while the run trains
+    page.on("request", lambda r: callbacks.append(r.url) if "_dash-update-component" in r.url else None)
     page.get_by_role("button", name="Run", exact=True).click()
     run_id = wait_until(page, lambda: query(page).get("run"))
     api_seen.start(run_id)
@@ -55,8 +57,13 @@ def test_knobs_live_run_and_reopening_the_link(server, new_page, console):
     assert page.locator(".claim").count() == len(run["summary"]["claims"]) >= 1
     for optional in ("softmax_collapse", "label_noise", "grokfast"):  # their knobs are off: no empty cards
         assert page.locator(f".chart-{optional}").is_hidden(), optional
-    latency, shown = api_seen.stop()
+    latency, shown, ordered = api_seen.stop()
     screenshot(page, "explore-tiny-run")
+    # The browser follows the run's event stream and appends the points itself: the server draws charts
+    # whole only on change (the first points, new marks, the end), not once per viewer per tick.
+    print(f"\n{len(callbacks)} server callbacks while the run trained")
+    assert len(callbacks) <= 25, f"{len(callbacks)} server callbacks for one live run (59 when it polled)"
+    assert ordered, "a live curve held a point twice, or out of order"
 
     # The chart grew while the run trained (not only at the end), each point soon after the API could
     # serve it (the worker's flush adds ≤ 0.5 s before that). Typical here, with browser, server and
@@ -108,6 +115,7 @@ class _watch_api_points:
             const gd = document.querySelector('.chart-accuracy .js-plotly-plot');
             const x = gd && gd.data && gd.data[0].x;
             if (x && x.length) window.__seen.push([Date.now() / 1000, x[x.length - 1]]);
+            if (x && x.some((v, i) => i > 0 && v <= x[i - 1])) window.__disordered = true;
         }, 20); }""")
         self._thread = threading.Thread(target=self._poll, args=(run_id,), daemon=True)
         self._thread.start()
@@ -125,17 +133,19 @@ class _watch_api_points:
                 after = body["cursor"] if body["cursor"] is not None else after
                 time.sleep(0.05)
 
-    def stop(self) -> tuple[list[float], list[int]]:
-        """(latency of each step from readable in the API to drawn, every last-x value the chart showed)."""
+    def stop(self) -> tuple[list[float], list[int], bool]:
+        """(latency of each step from readable in the API to drawn, every last-x value the chart showed, whether
+        the curve's steps always rose strictly: no point twice)."""
         self._stop.set()
         self._thread.join(timeout=5)
         seen = self.page.evaluate("() => { clearInterval(window.__watch); return window.__seen; }")
+        ordered = not self.page.evaluate("() => !!window.__disordered")
         latencies = []
         for step, at in sorted(self.api_times.items()):
             shown = next((t for t, last in seen if last >= step), None)
             if shown is not None and step < max(self.api_times):  # the last batch may land after the final full fetch
                 latencies.append(max(0.0, shown - at))
-        return latencies, [last for _, last in seen]
+        return latencies, [last for _, last in seen], ordered
 
 
 def test_cancel_stops_a_running_run(server, new_page, console):

@@ -4,7 +4,7 @@ store that serves the v2 metrics endpoint: an opaque cursor, `after` for the poi
 import math
 
 import pytest
-from dash import Patch, no_update
+from dash import no_update
 
 from frontend import live_charts, live_snapshots
 from frontend.client import ApiError
@@ -62,11 +62,6 @@ class FakeMetrics:
         return {"series": list(grouped.values()), "cursor": cursor}
 
 
-def operations(patch):
-    assert isinstance(patch, Patch)
-    return [(op["operation"], op["location"], op["params"].get("value")) for op in patch.to_plotly_json()["operations"]]
-
-
 @pytest.fixture
 def store():
     metrics = FakeMetrics()
@@ -79,118 +74,72 @@ def store():
     return metrics
 
 
-def first_tick(store, now=0.0):
-    return live_charts.refresh(CHARTS, SPEC, run(), None, store.fetch, now)
+def draw_all(store, charts=CHARTS, the_run=None):
+    return live_charts.draw_charts(charts, SPEC, the_run or run(), store.fetch)
 
 
-def test_the_first_tick_draws_every_chart_whole_and_remembers_what_it_drew(store):
-    figures, cursor = first_tick(store)
-    assert all(isinstance(f, dict) and f["data"] for f in figures)
+def test_a_draw_fetches_every_chart_once_downsampled_and_tells_the_browser_what_it_drew(store):
+    figures, states, after = draw_all(store)
+    assert set(figures) == {"loss", "widths", "seeds"} and all(f["data"] for f in figures.values())
     assert store.calls == [(("loss", "ls", "seed_loss", "train/loss", "val/loss"), None)]
-    assert cursor["after"] == len(store.rows) and cursor["status"] == "running"
-    assert cursor["charts"]["loss"]["last"]["train/loss|"] == [1.0, 2]
-    assert figures[0]["layout"]["xaxis"]["range"] == [0.0, 100.0]  # a live step chart spans the whole run
+    assert after == len(store.rows)
+    assert figures["loss"]["layout"]["xaxis"]["range"] == [0.0, 100.0]  # a live step chart spans the whole run
+    loss = states["loss"]
+    assert loss["names"] == ["train/loss", "val/loss", "ls"] and loss["extendable"]
+    metas = [t["meta"] for t in figures["loss"]["data"]]
+    # each trace with points: [metric, member, its index in the figure, its last x, how many points]
+    assert sorted(loss["traces"]) == sorted([["train/loss", None, metas.index("train/loss|"), 1.0, 2],
+                                             ["val/loss", None, metas.index("val/loss|"), 1.0, 2],
+                                             ["ls", None, metas.index("ls|"), 1.0, 2]])
+    assert loss["room"] == {}  # linear axes: plotly's own range follows the points
 
 
-def test_new_points_of_drawn_traces_are_appended_with_a_patch(store):
-    _, cursor = first_tick(store)
-    store.write("train/loss", [2, 3], [1.2, 1.0])
-    store.write("ls", [2], [0.9])
-    figures, after = live_charts.refresh(CHARTS, SPEC, run(), cursor, store.fetch, 0.1)
-    assert store.calls[-1][1] == cursor["after"]  # only what was written since
-    ops = operations(figures[0])
-    train = cursor["charts"]["loss"]["index"]["train/loss|"]
-    baseline = cursor["charts"]["loss"]["index"]["ls|"]
-    assert ("Extend", ["data", train, "x"], [2.0, 3.0]) in ops and ("Extend", ["data", train, "y"], [1.2, 1.0]) in ops
-    assert ("Extend", ["data", baseline, "x"], [2.0]) in ops
-    assert not any(location[0] == "layout" for _, location, _ in ops)  # linear axes: nothing else to follow
-    assert figures[1] is no_update and figures[2] is no_update  # nothing new for them
-    assert after["after"] == len(store.rows) and after["charts"]["loss"]["last"]["train/loss|"] == [3.0, 4]
+def test_a_family_members_trace_is_named_by_its_member_value(store):
+    store.write("loss", [0, 1], [3.0, 1.0], member=64.0)
+    figures, states, _ = draw_all(store)
+    metas = [t["meta"] for t in figures["widths"]["data"]]
+    assert ["loss", 64.0, metas.index("loss|64"), 1.0, 2] in states["widths"]["traces"]
 
 
-def test_a_new_family_member_redraws_its_chart_whole_from_a_fresh_fetch(store):
-    _, cursor = first_tick(store)
-    store.write("loss", [0, 1, 2], [3.0, 1.0, 0.5], member=64.0)
-    figures, after = live_charts.refresh(CHARTS, SPEC, run(), cursor, store.fetch, 0.1)
-    assert isinstance(figures[1], dict)
-    assert [t["name"] for t in figures[1]["data"]] == ["m = 16", "m = 64"]
-    assert store.calls[-1] == (("loss",), None)  # just that chart's metrics, downsampled
-    assert after["charts"]["widths"]["last"]["loss|64"] == [2.0, 3]
+def test_a_metric_without_points_has_no_trace_to_append_to(store):
+    # val/loss's line is drawn empty: its first points need the chart drawn again (legend, card), not appended
+    store.rows = [r for r in store.rows if r[1] != "val/loss"]
+    figures, states, _ = draw_all(store)
+    assert figures["loss"]["data"][1]["x"] == []
+    assert "val/loss" not in [t[0] for t in states["loss"]["traces"]]
 
 
-def test_points_a_redraw_already_read_are_not_appended_again(store):
-    _, cursor = first_tick(store)
-    store.write("loss", [0], [3.0], member=64.0)
-    # While the chart is fetched again, the worker writes more: the redraw has points the tick's cursor has not.
-    store.before_whole = lambda: store.write("loss", [2], [1.5], member=16.0)
-    _, cursor = live_charts.refresh(CHARTS, SPEC, run(), cursor, store.fetch, 0.1)
-    store.before_whole = None
-    assert cursor["charts"]["widths"]["last"]["loss|16"] == [2.0, 3]
-    store.write("loss", [3], [1.2], member=16.0)
-    figures, _ = live_charts.refresh(CHARTS, SPEC, run(), cursor, store.fetch, 0.2)
-    index = cursor["charts"]["widths"]["index"]["loss|16"]
-    assert ("Extend", ["data", index, "x"], [3.0]) in operations(figures[1])  # not [2.0, 3.0]
+def test_band_and_fit_charts_are_drawn_whole_never_appended_to(store):
+    _, states, _ = draw_all(store)
+    assert not states["seeds"]["extendable"] and states["widths"]["extendable"]
+    _, fitted, _ = draw_all(store, [{**LOSS, "id": "fitted", "fit": "power_law"}])
+    assert not fitted["fitted"]["extendable"]
 
 
-def test_a_band_chart_is_drawn_again_on_change_at_most_once_per_interval(store):
-    _, cursor = first_tick(store, now=100.0)
-    store.write("seed_loss", [2], [0.4], member=0.0)
-    figures, cursor = live_charts.refresh(CHARTS, SPEC, run(), cursor, store.fetch, 100.0 + live_charts.REDRAW_S / 2)
-    assert figures[2] is no_update and cursor["charts"]["seeds"]["stale"]  # too soon: remembered, not lost
-    figures, cursor = live_charts.refresh(CHARTS, SPEC, run(), cursor, store.fetch, 100.0 + live_charts.REDRAW_S)
-    assert isinstance(figures[2], dict) and not cursor["charts"]["seeds"]["stale"]
-    assert figures[2]["data"][-1]["x"] == [0.0, 1.0, 2.0]  # the mean line, from all points
-    figures, _ = live_charts.refresh(CHARTS, SPEC, run(), cursor, store.fetch, 200.0)
-    assert figures[2] is no_update  # nothing new since
-
-
-def test_a_log_axis_follows_the_points_appended_to_it(store):
+def test_a_log_value_axis_says_which_values_its_drawn_range_and_ticks_cover(store):
     logged = {**LOSS, "id": "logged", "log_y": True, "baselines": []}
-    _, cursor = live_charts.refresh([logged], SPEC, run(), None, store.fetch, 0.0)
-    assert cursor["charts"]["logged"]["axes"] == {"yaxis": [1.5, 2.1]}
-    store.write("train/loss", [2], [0.8])  # a wider span: other ticks
-    figures, cursor = live_charts.refresh([logged], SPEC, run(), cursor, store.fetch, 0.1)
-    ticks = {tuple(location): value for op, location, value in operations(figures[0]) if location[0] == "layout"}
-    assert ticks[("layout", "yaxis", "ticktext")][0] == "0.8" and cursor["charts"]["logged"]["axes"]["yaxis"] == [0.8, 2.1]
-    # An exact fit (1e-30 in floating point): the axis is capped 8 decades below its top, the 1-2-5 ticks
-    # give way to powers of ten.
+    figures, states, _ = draw_all(store, [logged])
+    low, high = states["logged"]["room"]["yaxis"]
+    assert low < 1.5 and high > 2.1  # padded around the points drawn: a point below low asks for a redraw
+    layout = figures["logged"]["layout"]["yaxis"]
+    assert [math.log10(low), math.log10(high)] == pytest.approx(layout["range"])
+    # An exact fit (1e-30 in floating point): the axis is capped 8 decades below its top, and room with it.
     store.write("train/loss", [3], [1e-30])
-    figures, _ = live_charts.refresh([logged], SPEC, run(), cursor, store.fetch, 0.2)
-    ops = operations(figures[0])
-    assert ("Assign", ["layout", "yaxis", "range"], [math.log10(2.1) - 8, math.log10(2.1) + 8 * 0.07]) in ops
-    assert ("Delete", ["layout", "yaxis", "tickvals"], None) in ops and \
-        ("Assign", ["layout", "yaxis", "tickmode"], "auto") in ops
+    _, states, _ = draw_all(store, [logged])
+    assert states["logged"]["room"]["yaxis"][0] == pytest.approx(2.1e-8, rel=1e-6)
 
 
-def test_new_transitions_reset_the_marks_of_extendable_charts(store):
-    _, cursor = first_tick(store)
+def test_a_draw_records_the_marks_it_was_drawn_with(store):
     mark = {"id": "drop", "label": "loss drops", "x": 1.0, "axis": "step", "metric": "train/loss", "value": 1.5,
             "member": None, "charts": None}
-    figures, cursor = live_charts.refresh(CHARTS, SPEC, run(transitions=[mark]), cursor, store.fetch, 0.1)
-    (op, location, shapes), = operations(figures[0])
-    assert (op, location) == ("Assign", ["layout", "shapes"]) and shapes[0]["label"]["text"] == "loss drops"
-    figures, _ = live_charts.refresh(CHARTS, SPEC, run(transitions=[mark]), cursor, store.fetch, 0.2)
-    assert figures[0] is no_update  # marks unchanged: not sent again
+    figures, states, _ = draw_all(store, the_run=run(transitions=[mark]))
+    assert states["loss"]["transitions"] == [mark] and states["loss"]["derived"] == {}
+    assert figures["loss"]["layout"]["shapes"][0]["label"]["text"] == "loss drops"
 
 
-def test_a_finished_run_a_new_run_and_crowded_curves_fetch_everything_again(store):
-    _, cursor = first_tick(store)
-    figures, _ = live_charts.refresh(CHARTS, SPEC, run(status="succeeded"), cursor, store.fetch, 0.1)
-    assert store.calls[-1][1] is None and all(isinstance(f, dict) for f in figures)
-    live_charts.refresh(CHARTS, SPEC, run(run_id="r2"), cursor, store.fetch, 0.1)
-    assert store.calls[-1][1] is None
-    crowded = {**cursor, "charts": {**cursor["charts"], "loss": {**cursor["charts"]["loss"], "last": {
-        "train/loss|": [1.0, live_charts.REFETCH_POINTS + 1]}}}}
-    live_charts.refresh(CHARTS, SPEC, run(), crowded, store.fetch, 0.1)
-    assert store.calls[-1][1] is None
-
-
-def test_the_cursor_from_the_browser_is_not_changed_in_place(store):
-    _, cursor = first_tick(store)
-    before = repr(cursor)
-    store.write("train/loss", [2], [1.0])
-    live_charts.refresh(CHARTS, SPEC, run(), cursor, store.fetch, 0.1)
-    assert repr(cursor) == before
+def test_the_stream_starts_after_the_points_drawn():
+    assert live_charts.events_url("r1", 42) == "/api/runs/r1/events?after=42"
+    assert live_charts.events_url("r1", None) == "/api/runs/r1/events?after=0"
 
 
 # -- snapshots -------------------------------------------------------------------------------------------
@@ -282,13 +231,3 @@ def test_another_run_starts_the_snapshot_views_afresh():
     calls = len(snaps.calls)
     _, _, new = snaps.tick(cursor, run_id="r2")
     assert len(snaps.calls) == calls + 2 and new["run"] == "r2"
-
-
-def test_the_first_points_of_a_metric_drawn_empty_redraw_its_chart(store):
-    store.rows = [r for r in store.rows if r[1] != "val/loss"]
-    figures, cursor = first_tick(store)
-    assert figures[0]["data"][1]["x"] == []  # val/loss: its line is there, empty
-    store.write("val/loss", [0, 1, 2], [2.0, 1.9, 1.8])
-    figures, cursor = live_charts.refresh(CHARTS, SPEC, run(), cursor, store.fetch, 0.1)
-    assert isinstance(figures[0], dict) and figures[0]["data"][1]["x"] == [0.0, 1.0, 2.0]
-    assert cursor["charts"]["loss"]["last"]["val/loss|"] == [2.0, 3]
