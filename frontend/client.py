@@ -4,14 +4,24 @@ Pages never import the database or backend models; whatever the UI does, a scrip
 client (or curl). Failures come back as `ApiError`, which pages show as an alert, never a traceback.
 """
 
+import copy
+import threading
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
 import flask
 import httpx
+from cachetools import TTLCache
 
 # Short timeouts: the API is local and its answers are small; a page should fail fast and say why.
 TIMEOUT = httpx.Timeout(10.0, connect=2.0)
+# Answers that do not change are kept and shared by every page this process serves (a class of viewers of
+# one run asks for the same ones): a phenomenon's spec (the catalogue is fixed while the API runs; kept a
+# minute, for an API restarted with a new one), a snapshot at a given step, a snapshot history up to a
+# given step.
+KEEP_SECONDS = 60.0
+KEEP_ANSWERS = 512
 
 
 @dataclass
@@ -31,6 +41,18 @@ class ApiClient:
     def __init__(self, base_url: str, transport: httpx.BaseTransport | None = None):
         self.base_url = base_url.rstrip("/")
         self._http = httpx.Client(base_url=self.base_url, timeout=TIMEOUT, transport=transport)
+        self._kept: TTLCache = TTLCache(maxsize=KEEP_ANSWERS, ttl=KEEP_SECONDS)
+        self._lock = threading.Lock()
+
+    def _keep(self, key: Hashable, read: Callable[[], Any]) -> Any:
+        """`read()`, or a copy of its answer kept from an earlier call (callers may change what they get)."""
+        with self._lock:
+            kept = self._kept.get(key)
+        if kept is None:
+            kept = read()
+            with self._lock:
+                self._kept[key] = kept
+        return copy.deepcopy(kept)
 
     # -- catalogue ------------------------------------------------------------------------------
 
@@ -38,7 +60,7 @@ class ApiClient:
         return self._request("GET", "/api/phenomena")["data"]
 
     def phenomenon(self, name: str) -> dict[str, Any]:
-        return self._request("GET", f"/api/phenomena/{name}")
+        return self._keep(("phenomenon", name), lambda: self._request("GET", f"/api/phenomena/{name}"))
 
     # -- runs -----------------------------------------------------------------------------------
 
@@ -76,12 +98,21 @@ class ApiClient:
 
     def snapshot(self, run_id: str, name: str, step: float | None = None) -> dict[str, Any]:
         """{"name", "step", "shape", "values": flat, row-major} at `step` (None: the latest)."""
-        params = {"step": _integral(step)} if step is not None else None
-        return self._request("GET", f"/api/runs/{run_id}/snapshots/{name}", params=params)
+        if step is None:
+            return self._request("GET", f"/api/runs/{run_id}/snapshots/{name}")
+        return self._keep(("snapshot", run_id, name, step), lambda: self._request(
+            "GET", f"/api/runs/{run_id}/snapshots/{name}", params={"step": _integral(step)}))
 
-    def snapshot_history(self, run_id: str, name: str, max_steps: int = 200) -> dict[str, Any]:
-        """{"name", "steps", "shape", "values": [[...] per step]}, thinned evenly to max_steps steps."""
-        return self._request("GET", f"/api/runs/{run_id}/snapshots/{name}/history", params={"max_steps": max_steps})
+    def snapshot_history(self, run_id: str, name: str, max_steps: int = 200,
+                         latest: float | None = None) -> dict[str, Any]:
+        """{"name", "steps", "shape", "values": [[...] per step]}, thinned evenly to max_steps steps. With
+        `latest` (the newest step the caller knows of), an answer up to that step is shared."""
+        def read() -> dict[str, Any]:
+            return self._request("GET", f"/api/runs/{run_id}/snapshots/{name}/history",
+                                 params={"max_steps": max_steps})
+        if latest is None:
+            return read()
+        return self._keep(("history", run_id, name, max_steps, latest), read)
 
     # -- plumbing -------------------------------------------------------------------------------
 

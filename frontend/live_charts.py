@@ -10,7 +10,8 @@ what the browser needs to append, and to know when appending is not enough:
 - `traces`: [metric, member, trace index, last x drawn, points drawn] for each trace with points; a series
   with no trace (a family member, a metric's first points) needs the chart drawn again;
 - `room`: per log axis, the span its drawn ticks and range cover; a point outside needs a redraw (its ticks,
-  and a value axis' floor, follow the points);
+  and a value axis' floor, follow the points). While the run is live a log value axis reaches a decade below
+  its lowest point, so a falling loss is redrawn once a decade, not every few points;
 - `transitions` and `derived`: what the marks were drawn from; when the run's change, the marks are redrawn;
 - `extendable`: False for band, heatmap and scatter charts and charts with a fit, which depend on all their
   points at once: drawn again when anything of theirs changed, at most once every REDRAW_S;
@@ -27,10 +28,13 @@ from typing import Any
 from frontend.figures import series as ser
 from frontend.figures import spec as specs
 from frontend.figures.chart import chart_figure, chart_metrics, extendable
+from frontend.figures.frame import axis_fit, axis_spans
+from frontend.run_panels import ACTIVE
 
 MAX_POINTS = 1500  # per series, on a whole fetch
 REFETCH_POINTS = 3000  # past this many points in one trace, the browser asks for the chart drawn again
 REDRAW_S = 2.0  # a chart is drawn again at most this often while the run is live
+HEADROOM_DECADES = 1.0  # while live, a log value axis reaches this far below its lowest point (loss falls)
 LIMITS = {"refetch_points": REFETCH_POINTS, "redraw_s": REDRAW_S}  # told to the browser with each draw
 
 # (names, after) -> {"series": [...], "cursor": ...}: GET /api/runs/{id}/metrics (after None: downsampled).
@@ -67,9 +71,22 @@ def room(layout: Mapping[str, Any]) -> dict[str, list[float] | None]:
     return spans
 
 
+def headroom(figure: dict) -> None:
+    """A live log value axis drawn as if its lowest point were HEADROOM_DECADES lower: a falling loss stays
+    inside the drawn range (and ticks) for a decade, instead of asking for a redraw every few points."""
+    layout = figure["layout"]
+    if (layout.get("yaxis") or {}).get("type") != "log":
+        return
+    span = axis_spans(layout, figure["data"]).get("yaxis")
+    if span:
+        layout["yaxis"].update(axis_fit("yaxis", [span[0] / 10**HEADROOM_DECADES, span[1]]))
+
+
 def draw(chart: Chart, spec: specs.Spec, run: Run | None, series: Sequence[ser.Series]) -> tuple[dict, dict]:
     """(figure, what the browser then holds of it)."""
     figure = chart_figure(chart, spec, series, run, x_range(chart, spec, run))
+    if (run or {}).get("status") in ACTIVE:
+        headroom(figure)
     names = chart_metrics(chart)
     index = {str(trace.get("meta") or ""): n for n, trace in enumerate(figure["data"]) if trace.get("meta")}
     traces = [[item["metric"], item.get("member"), index[key], item["x"][-1], len(item["x"])]

@@ -22,7 +22,8 @@ from frontend.figures.snapshots import snapshot_figure
 from frontend.numbers import number
 
 HISTORY_STEPS = 200  # rows of a vector_over_time view
-FetchHistory = Callable[[str], Mapping[str, Any]]  # name -> {"steps", "shape", "values": [[...], ...]}
+# (name, newest step known) -> {"steps", "shape", "values": [[...], ...]}
+FetchHistory = Callable[[str, float], Mapping[str, Any]]
 FetchStep = Callable[[str, float], Mapping[str, Any]]  # (name, step) -> {"step", "shape", "values"}
 View = Mapping[str, Any]
 
@@ -72,7 +73,7 @@ def on_tick(
         if new["shown"].get(name) == latest or (kind == "matrix" and not new["follow"].get(name, True)):
             continue
         try:
-            data = fetch_history(name) if kind == "vector_over_time" else fetch_step(name, latest)
+            data = fetch_history(name, latest) if kind == "vector_over_time" else fetch_step(name, latest)
         except ApiError:
             continue  # not there (yet): the next tick tries again
         figures[name] = snapshot_figure(view, data)

@@ -15,9 +15,11 @@ The browser publishes the run (`live`) on a change of status at once, and otherw
 seconds, so these stay rare.
 """
 
+import threading
 from typing import Any
 
 import dash_mantine_components as dmc
+from cachetools import TTLCache
 from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from frontend import live_charts, live_snapshots
@@ -142,6 +144,28 @@ def _by(items: list[dict[str, Any]], key: str, wanted: list[Any]) -> list[dict[s
 # -- live updates ----------------------------------------------------------------------------------
 
 
+def shared_draw(run_id: str, charts: list[dict[str, Any]], spec: dict[str, Any]) -> tuple[dict, dict, dict, Any]:
+    """(run, figures, states, cursor) of `charts` drawn whole, shared by every viewer who asks within
+    SHARE_DRAW_S: a class opening one link draws the run once a second, not once per student. A draw that
+    old is still exact for the browser, which appends every point after its cursor from the stream."""
+    client = api()
+    key = (client.base_url, run_id, tuple(c["id"] for c in charts))
+    with _draws_lock:
+        kept = _draws.get(key)
+    if kept is None:
+        run = client.run(run_id)
+        kept = (run, *live_charts.draw_charts(
+            charts, spec, run, lambda names, since: client.metrics(run_id, names, since, live_charts.MAX_POINTS)))
+        with _draws_lock:
+            _draws[key] = kept
+    return kept
+
+
+SHARE_DRAW_S = 1.0
+_draws: TTLCache = TTLCache(maxsize=64, ttl=SHARE_DRAW_S)
+_draws_lock = threading.Lock()
+
+
 def register(app: Dash, ids: RunView) -> None:
     """The panel's callbacks, on `app`, for the ids of one page."""
 
@@ -168,17 +192,14 @@ def register(app: Dash, ids: RunView) -> None:
         some = (asked or {}).get("charts")  # None: a new run, or the run's end: every chart
         whole = some is None
         wanted = charts if some is None else [c for c in charts if c["id"] in some]
-        client = api()
         try:
-            run = client.run(run_id)
-            figures, states, after = live_charts.draw_charts(
-                wanted, spec, run, lambda names, since: client.metrics(run_id, names, since, live_charts.MAX_POINTS))
+            run, figures, states, after = shared_draw(run_id, wanted, spec)
         except ApiError as exc:
             # A run that is not there stops the stream; anything else (the API restarting) is asked again.
             return [no_update] * len(charts), no_update, {"error": str(exc), "status": exc.status}, \
                 None if exc.status == 404 else no_update, [no_update] * len(legends), [no_update] * len(cards)
         drawn = {"run": run_id, "whole": whole, "after": after, "status": run["status"], "charts": states,
-                 "limits": live_charts.LIMITS}
+                 "limits": live_charts.LIMITS, "published": run if whole else None}
         # Drawn whole: the browser follows the stream from the points drawn (or, the run ended, stops).
         stream = (live_charts.events_url(run_id, after) if run["status"] in ACTIVE else None) if whole else no_update
         figure_of = {c["id"]: figures.get(c["id"], no_update) for c in charts}
@@ -265,8 +286,8 @@ def register(app: Dash, ids: RunView) -> None:
         except ApiError:
             return *unchanged, no_update
         shown, props, new = live_snapshots.on_tick(
-            views, run["id"], index, cursor, lambda name: client.snapshot_history(
-                run["id"], name, live_snapshots.HISTORY_STEPS), lambda name, step: client.snapshot(run["id"], name, step))
+            views, run["id"], index, cursor, lambda name, latest: client.snapshot_history(
+                run["id"], name, live_snapshots.HISTORY_STEPS, latest), lambda name, step: client.snapshot(run["id"], name, step))
         slider_props = [props.get(name, no_update) for name in sliders]
         columns = [[p if p is no_update else p[prop] for p in slider_props]
                    for prop in ("max", "value", "marks", "disabled")]

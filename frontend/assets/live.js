@@ -12,7 +12,7 @@
 (function () {
     "use strict";
     const KEEP_EVENTS = 400;  // recent metrics events remembered, to re-append after a redraw
-    const LIVE_S = 4;  // a changed summary is published at most this often (a status change: at once)
+    const LIVE_S = 10;  // a changed summary is published at most this often (a status change: at once)
     const LOST_S = 15;  // a redraw asked for and not answered this long is asked again
 
     const views = {};
@@ -86,6 +86,9 @@
         }
     }
 
+    // What makes the run worth publishing at once (the summary alone: at most every LIVE_S).
+    const publishedKey = (run) => json([run.id, run.status, run.error, run.waiting, run.attempts]);
+
     function outside(values, span) {
         return span && values.some((value) => value > 0 && isFinite(value) && (value < span[0] || value > span[1]));
     }
@@ -158,6 +161,10 @@
                 v.wanted.clear();
                 v.stale = {};
                 v.pending = {};
+                if (drawn.published) {  // the server drew the panels from this run: not published again
+                    Object.assign(v, {publishedKey: publishedKey(drawn.published),
+                                      publishedSummary: json(drawn.published.summary), publishedAt: t});
+                }
             } else {
                 Object.assign(state.charts, drawn.charts);
             }
@@ -200,7 +207,7 @@
                         }
                     }
                 }
-                const key = json([run.id, run.status, run.error, run.waiting, run.attempts]);
+                const key = publishedKey(run);
                 const summary = json(run.summary);
                 if (key !== v.publishedKey || (summary !== v.publishedSummary && t - v.publishedAt >= LIVE_S)) {
                     v.publishedKey = key;

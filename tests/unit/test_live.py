@@ -160,7 +160,7 @@ class FakeSnapshots:
         return {"spectrum": {"steps": list(self.steps), "shape": [2]},
                 "gram": {"steps": list(self.steps), "shape": [1, 2]}}
 
-    def history(self, name):
+    def history(self, name, latest):
         self.calls.append(("history", name))
         return {"name": name, "steps": list(self.steps), "shape": [2], "values": [[0.5, 0.5] for _ in self.steps]}
 
@@ -231,3 +231,11 @@ def test_another_run_starts_the_snapshot_views_afresh():
     calls = len(snaps.calls)
     _, _, new = snaps.tick(cursor, run_id="r2")
     assert len(snaps.calls) == calls + 2 and new["run"] == "r2"
+
+
+def test_a_live_log_value_axis_leaves_a_decade_of_room_below_its_lowest_point(store):
+    logged = {**LOSS, "id": "logged", "log_y": True, "baselines": []}
+    _, live, _ = draw_all(store, [logged])
+    _, done, _ = draw_all(store, [logged], the_run=run(status="succeeded"))
+    assert live["logged"]["room"]["yaxis"][0] < 0.15 < done["logged"]["room"]["yaxis"][0]  # lowest point 1.5
+    assert live["logged"]["room"]["yaxis"][1] == pytest.approx(done["logged"]["room"]["yaxis"][1], rel=0.3)
