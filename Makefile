@@ -53,6 +53,7 @@ screenshot: install chromium
 bench: install
 	$(PY) bench/grokking_bench.py
 	$(PY) bench/metric_write_rate.py
+	$(PY) bench/curves.py
 	$(PY) bench/sharpness.py
 
 clean:

@@ -6,27 +6,49 @@ its lease writes nothing. The trainer thread and the heartbeat thread (workers/h
 lock: one transaction at a time.
 
 Metric points are buffered and written at >= settings.flush_rows rows or every settings.flush_seconds,
-with INSERT ... ON CONFLICT DO NOTHING, so a resumed run rewrites the points after its checkpoint as
-no-ops. Each point gets the run's next `seq` (write order, continuing after the largest stored one: the
-live cursor). A checkpoint is written in the same transaction as every buffered point and records the
-last seq it covers, so a stored checkpoint implies every point up to its seq is stored.
+with INSERT ... ON CONFLICT DO NOTHING. Each point gets the run's next `seq` (write order, continuing after
+the largest stored one: the live cursor). A checkpoint is written in the same transaction as every buffered
+point and records the last seq it covers, so a stored checkpoint implies every point up to its seq is stored.
+
+The same transaction writes the buckets the points fill in the curves' min/max summary
+(backend/store/curve_summary.py; `Summaries` below keeps each series' open buckets). A resumed attempt re-logs
+the points a killed one wrote after its checkpoint: those already stored are left out of the insert and the
+summary alike (found by one range query per series, only for x up to what was stored when the attempt
+began), so the summary counts every stored point once and holds the stored values.
+
+The rows go to the driver as tuples in one statement per batch (SQLite: executemany; PostgreSQL: one array per
+column, unnest), past SQLAlchemy's per-row parameter processing: that, not the database, was most of a write's
+cost.
 
 runs.summary (workers/run_context.py computes it from the curves in memory) is written in the same
 fenced transaction as the rows it was computed from, at most every SUMMARY_SECONDS and at the end.
 """
 
+import functools
+import itertools
 import logging
 import math
+import operator
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import Table, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.store.db import dialect_insert, transaction
+from backend.store.curve_summary import (
+    BUCKET_COLUMNS,
+    BUCKETS,
+    ENTRY,
+    BucketRow,
+    SeriesSummary,
+    bucket_row,
+    entry_row,
+    load_series,
+)
+from backend.store.db import dialect_insert, is_postgres, transaction
 from backend.store.models import Checkpoint, Metric, Run, Snapshot
 from backend.store.runstate import Fenced, database_now, fence
 from backend.store.settings import Settings
@@ -36,7 +58,7 @@ log = logging.getLogger("phaselab.worker")
 
 SUMMARY_SECONDS = 1.0  # the summary is computed at most this often while training
 # Core tables: the hot path skips the ORM's bulk machinery, and each statement compiles once.
-RUNS, METRICS, SNAPSHOTS, CHECKPOINTS = (cast(Table, m.__table__) for m in (Run, Metric, Snapshot, Checkpoint))
+RUNS, SNAPSHOTS, CHECKPOINTS = (cast(Table, m.__table__) for m in (Run, Snapshot, Checkpoint))
 
 NOW = object()  # in a `final` dict: the transaction's time (backend/store/runstate.database_now)
 
@@ -57,24 +79,116 @@ def json_safe(value: Any) -> Any:
 
 
 MULTIROW_CHUNK = 1000  # rows per INSERT ... VALUES on PostgreSQL: well under its 65,535 parameters
+METRIC_COLUMNS = ("run_id", "name", "member", "x", "value", "seq")
+MetricRow = tuple[str, str, str, float, float | None, int]  # in METRIC_COLUMNS' order
+_SERIES, _POINT = operator.itemgetter(1, 2), operator.itemgetter(3, 4)  # (name, member), (x, value)
 
 
 def _insert_rows(session: Session, insert: Any, table: Table, rows: list[dict[str, Any]]) -> None:
-    """INSERT ... ON CONFLICT DO NOTHING of `rows`.
+    """INSERT ... ON CONFLICT DO NOTHING of `rows` (dicts: snapshots), SQLAlchemy Core; see _insert_tuples."""
+    if not rows:
+        return
+    if not is_postgres(session):
+        session.execute(insert(table).on_conflict_do_nothing(), rows)
+        return
+    for start in range(0, len(rows), MULTIROW_CHUNK):
+        session.execute(insert(table).values(rows[start:start + MULTIROW_CHUNK]).on_conflict_do_nothing())
 
-    SQLite: executemany, one cached statement whatever the batch size. PostgreSQL: one multi-row VALUES
-    statement per chunk instead, because psycopg runs executemany as a pipeline, and a worker frozen in
-    the middle of one leaves its session "active" (not idle in transaction): the server's
+
+# PostgreSQL types of the columns, for INSERT ... SELECT FROM unnest(<one array per column>)
+METRIC_TYPES = ("text", "text", "text", "float8", "float8", "int4")
+BUCKET_TYPES = ("text", "int4", "text", "text", "int4", "float8", "float8", "float8", "float8", "float8")
+
+
+@functools.lru_cache(maxsize=8)
+def _insert_sql(table: str, columns: tuple[str, ...], pg_types: tuple[str, ...] | None) -> str:
+    if pg_types is None:
+        source = "VALUES (" + ", ".join("?" * len(columns)) + ")"
+    else:
+        source = "SELECT * FROM unnest(" + ", ".join(f"%s::{kind}[]" for kind in pg_types) + ")"
+    return f"INSERT INTO {table} ({', '.join(columns)}) {source} ON CONFLICT DO NOTHING"
+
+
+def _insert_tuples(session: Session, table: str, columns: tuple[str, ...], pg_types: tuple[str, ...],
+                   rows: Sequence[tuple]) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING of `rows` (tuples in `columns`' order), straight to the driver.
+
+    SQLite: executemany, one cached statement whatever the batch size. PostgreSQL: one statement whose
+    parameters are one array per column (unnest): psycopg parses a multi-row VALUES statement's thousands of
+    placeholders on every call (that was most of a write), and its executemany runs as a pipeline, in which a
+    worker frozen in the middle leaves its session "active" (not idle in transaction): the server's
     idle_in_transaction_session_timeout never ends it, and its lock on the run row keeps the reaper
     (FOR UPDATE SKIP LOCKED) from ever reclaiming the run.
     """
     if not rows:
         return
-    if session.get_bind().dialect.name != "postgresql":
-        session.execute(insert(table).on_conflict_do_nothing(), rows)
+    connection = session.connection()
+    if not is_postgres(session):
+        connection.exec_driver_sql(_insert_sql(table, columns, None), list(rows))
         return
-    for start in range(0, len(rows), MULTIROW_CHUNK):
-        session.execute(insert(table).values(rows[start:start + MULTIROW_CHUNK]).on_conflict_do_nothing())
+    connection.exec_driver_sql(_insert_sql(table, columns, pg_types), tuple(list(column) for column in zip(*rows,
+                                                                                                         strict=True)))
+
+
+class Summaries:
+    """The writer's side of the curves' min/max summary: each series' open buckets, loaded when first needed.
+
+    `prepare` runs inside the write's transaction; `forget` after a transaction that did not commit, so the
+    next write reloads what the database holds instead of trusting buckets that were never stored.
+    """
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        self._series: dict[tuple[str, str], SeriesSummary] = {}
+        self._stored: set[tuple[str, str]] | None = None  # series with stored points; None: not read yet
+
+    def forget(self) -> None:
+        self._series.clear()
+        self._stored = None
+
+    def prepare(self, session: Session, rows: list[MetricRow]) -> tuple[list[MetricRow], list[BucketRow]]:
+        """(the rows to insert: those not stored already, the summary rows they fill)."""
+        if self._stored is None:
+            self._stored = {(name, member) for name, member in session.execute(
+                select(BUCKETS.c.name, BUCKETS.c.member).where(BUCKETS.c.run_id == self.run_id,
+                                                               BUCKETS.c.level == ENTRY))}
+        out: list[BucketRow] = []
+        stored: set[int] = set()  # seqs of rows already in the database
+        # Grouped by series in C (a stable sort keeps each series' write order), not row by row in Python.
+        for key, group in itertools.groupby(sorted(rows, key=_SERIES), key=_SERIES):
+            name, member = key
+            points = list(group)
+            state = self._series.get(key)
+            if state is None:
+                if key in self._stored:
+                    state, repair = load_series(session, self.run_id, name, member)
+                    out.extend(repair)
+                else:
+                    state = SeriesSummary()
+                    out.append(entry_row(self.run_id, name, member, points[0][3], points[0][4]))
+                    self._stored.add(key)
+                self._series[key] = state
+            if state.frontier is not None:
+                points = self._unstored(session, state, key, points, stored)
+            for level, bucket, e in state.add(map(_POINT, points)):
+                out.append(bucket_row(self.run_id, name, member, level, bucket, e))
+        return ([row for row in rows if row[5] not in stored] if stored else rows), out
+
+    def _unstored(self, session: Session, state: SeriesSummary, key: tuple[str, str], points: list[MetricRow],
+                  stored: set[int]) -> list[MetricRow]:
+        """`points` less those stored already (re-logged after a resume); adds their seqs to `stored`."""
+        frontier = cast(float, state.frontier)
+        suspects = [row for row in points if row[3] <= frontier]
+        if points[-1][3] > frontier:
+            state.frontier = None  # past what was stored when the attempt began: nothing more to check
+        if not suspects:
+            return points
+        found = set(session.execute(select(Metric.x).where(
+            Metric.run_id == self.run_id, Metric.name == key[0], Metric.member == key[1],
+            Metric.x >= suspects[0][3], Metric.x <= frontier)).scalars())
+        again = {row[5] for row in suspects if row[3] in found}
+        stored |= again
+        return [row for row in points if row[5] not in again]
 
 
 class RunWriter:
@@ -91,7 +205,8 @@ class RunWriter:
     ) -> None:
         self.run_id, self.attempt = run_id, attempt
         self._settings, self._sessions, self._summarize = settings, session_factory, summarize
-        self._rows: list[dict[str, Any]] = []
+        self._rows: list[MetricRow] = []
+        self._summaries = Summaries(run_id)
         self._snapshots: list[dict[str, Any]] = []
         self.progress = 0.0  # the x on the progress axis each write reports (runs.progress_x)
         self.checkpoint_step: int | None = None  # of the last stored checkpoint
@@ -122,8 +237,7 @@ class RunWriter:
 
     def add_metric(self, x: float, name: str, member: str, value: float) -> None:
         self.seq += 1
-        self._rows.append({"run_id": self.run_id, "name": name, "member": member, "x": x,
-                           "value": _finite_or_none(value), "seq": self.seq})
+        self._rows.append((self.run_id, name, member, x, value if math.isfinite(value) else None, self.seq))
 
     def add_snapshot(self, step: int, name: str, matrix: np.ndarray) -> None:
         self._snapshots.append({
@@ -141,12 +255,13 @@ class RunWriter:
 
     def flush_if_due(self) -> None:
         """Write when the buffer is full, a row has waited flush_seconds, or the lease wants renewing."""
+        buffered = len(self._rows)
+        if buffered >= self._settings.flush_rows:
+            self._write()
+            return
         now = time.monotonic()
-        if (
-            len(self._rows) >= self._settings.flush_rows
-            or (self._rows and now - self._last_flush >= self._settings.flush_seconds)
-            or now - self.last_renew >= self._settings.heartbeat_seconds
-        ):
+        if (buffered and now - self._last_flush >= self._settings.flush_seconds) or (
+                now - self.last_renew >= self._settings.heartbeat_seconds):
             self._write()
 
     # -- writes ----------------------------------------------------------------------------------
@@ -236,7 +351,9 @@ class RunWriter:
                     now = database_now(session)
                     cancel = fence(session, self.run_id, self.attempt, self._settings.lease_seconds, now, **values)
                     insert = dialect_insert(session)
-                    _insert_rows(session, insert, METRICS, rows)
+                    new_rows, buckets = self._summaries.prepare(session, rows)
+                    _insert_tuples(session, "metrics", METRIC_COLUMNS, METRIC_TYPES, new_rows)
+                    _insert_tuples(session, "metric_buckets", BUCKET_COLUMNS, BUCKET_TYPES, buckets)
                     _insert_rows(session, insert, SNAPSHOTS, snapshots)
                     if checkpoint is not None:
                         step, data = checkpoint
@@ -257,6 +374,10 @@ class RunWriter:
                         also(session)
             except Fenced:
                 self._fenced = True
+                self._summaries.forget()
+                raise
+            except BaseException:
+                self._summaries.forget()  # its open buckets may hold points that were not stored
                 raise
         # Committed: only now drop what was written (a failed transaction keeps it for the next try).
         del self._rows[: len(rows)]

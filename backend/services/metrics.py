@@ -1,4 +1,9 @@
-"""A run's curves and snapshots as the API serves them: per series, downsampled, as JSON or as CSV."""
+"""A run's curves and snapshots as the API serves them: per series, downsampled, as JSON or as CSV.
+
+A whole curve (no cursor) is read from the curves' min/max summary (`downsampled`), which keeps what
+downsampling the points in memory keeps; increments are read whole and downsampled here only when a
+sleeping tab asks for more than it should draw.
+"""
 
 import csv
 import io
@@ -10,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.services.downsample import downsample
-from backend.store.curves import Points
+from backend.store.curves import Points, read_downsampled
 from backend.store.models import Run, Snapshot
 from workers.phenomena.contract import Phenomenon, RunSummary
 
@@ -21,6 +26,20 @@ def marks_by_axis(run: Run) -> dict[str, list[float]]:
     for t in RunSummary.model_validate(run.summary or {}).transitions:  # reads pre-v2 summaries too
         marks[t.axis].append(t.x)
     return marks
+
+
+def downsampled(session: Session, run: Run, ph: Phenomenon | None, names: list[str] | None,
+                max_points: int) -> tuple[list[dict], int | None]:
+    """([{metric, member, x, value}], cursor): every series of the run, as `as_series` would downsample it
+    after reading it whole, read from the summary instead."""
+    marks = marks_by_axis(run)
+
+    def marks_of(name: str) -> list[float]:
+        metric = ph.metric(name) if ph is not None else None
+        return marks.get(metric.axis if metric else "step", [])
+
+    points, cursor = read_downsampled(session, run.id, names, max_points, marks_of)
+    return as_series(points), cursor
 
 
 def _values(values: np.ndarray) -> list[float | None]:

@@ -102,6 +102,29 @@ class Metric(Base):
     seq: Mapped[int] = mapped_column(Integer)
 
 
+class MetricBucket(Base):
+    """One bucket of a curve's multi-resolution min/max summary (backend/store/curve_summary.py): the lowest and
+    highest point of BASE·2^level consecutive points of one series, written once, with its last point.
+
+    Level -1 is the series' entry (one row, written with its first point in lo_x, lo_value), so a run's series
+    are listed without reading its points. The key leads with the level, so one level of a series is one range.
+    """
+
+    __tablename__ = "metric_buckets"
+    __table_args__ = (PrimaryKeyConstraint("run_id", "level", "name", "member", "bucket", name="pk_metric_buckets"),)
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    level: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(64))
+    member: Mapped[str] = mapped_column(String(32))
+    bucket: Mapped[int] = mapped_column(Integer)
+    last_x: Mapped[float | None] = mapped_column(Float)  # x of the bucket's last point (NULL in an entry)
+    lo_x: Mapped[float | None] = mapped_column(Float)  # the lowest point (NULL when every value is NULL)
+    lo_value: Mapped[float | None] = mapped_column(Float)
+    hi_x: Mapped[float | None] = mapped_column(Float)  # the highest point
+    hi_value: Mapped[float | None] = mapped_column(Float)
+
+
 class Checkpoint(Base):
     """The latest checkpoint of a run (toy models are small): any worker on any machine can resume."""
 

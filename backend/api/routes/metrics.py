@@ -9,7 +9,7 @@ from backend.api.errors import field_error
 from backend.api.routes.runs import get_run_or_404
 from backend.schemas import MAX_STEP, MetricsPublic
 from backend.services import metrics as service
-from backend.store.curves import read_points
+from backend.store.curves import one_snapshot, read_points
 
 router = APIRouter(prefix="/runs/{run_id}", tags=["metrics"])
 
@@ -33,6 +33,7 @@ def get_metrics(
 ) -> MetricsPublic | PlainTextResponse:
     """A run's curves, one series per (metric, family member), min/max-downsampled past `max_points`;
     with `after`, only the newer points; `format=csv` gives every point, long format."""
+    one_snapshot(session)  # a downsampled read is several queries: one snapshot, so the cursor matches
     run = get_run_or_404(session, run_id)
     wanted = [name for name in (names or "").split(",") if name] or None
     try:
@@ -45,6 +46,10 @@ def get_metrics(
             known = ", ".join(m.name for m in ph.metrics)
             field_error(("query", "names"), f"Unknown metric {', '.join(unknown)}; {run.phenomenon} logs {known}",
                         names)
+    cap = min(max_points, settings.max_points)
+    if after is None and format == "json":  # a whole curve, from the summary: never every point of a long one
+        series, cursor = service.downsampled(session, run, ph, wanted, cap)
+        return MetricsPublic.model_validate({"series": series, "cursor": cursor})
     points, cursor = read_points(session, run.id, wanted, after)
     if format == "csv":
         return PlainTextResponse(
@@ -52,10 +57,7 @@ def get_metrics(
             media_type="text/csv",
             headers={"Content-Disposition": f'attachment; filename="phaselab-{run.id}.csv"'},
         )
-    cap = min(max_points, settings.max_points)
-    if after is not None:  # an increment: whole, unless a sleeping tab asks for more than it should draw
-        truncated = any(len(x) > cap for x, _ in points.values())
-        series = service.as_series(points, ph, cap if truncated else None, service.marks_by_axis(run))
-        return MetricsPublic.model_validate({"series": series, "cursor": cursor, "truncated": truncated})
-    series = service.as_series(points, ph, cap, service.marks_by_axis(run))
-    return MetricsPublic.model_validate({"series": series, "cursor": cursor})
+    # an increment: whole, unless a sleeping tab asks for more than it should draw
+    truncated = any(len(x) > cap for x, _ in points.values())
+    series = service.as_series(points, ph, cap if truncated else None, service.marks_by_axis(run))
+    return MetricsPublic.model_validate({"series": series, "cursor": cursor, "truncated": truncated})
