@@ -7,7 +7,8 @@ import logging
 import os
 import signal
 import sys
-from typing import Annotated
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -18,6 +19,9 @@ from workers.cli_worker import QUEUE_CHOICES, parse_queues
 from workers.device import DEVICES
 from workers.local_pool import LocalWorkers
 from workers.phenomena import load_all, names
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 app = typer.Typer(help="Phaselab: a browser lab for neural-network training dynamics.", no_args_is_help=True)
 
@@ -65,10 +69,23 @@ def serve(
     # KeyboardInterrupt (SIGINT, Ctrl-C) it unwinds through `finally`, which stops the workers.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
-        uvicorn.run("backend.app:create_app", factory=True, host=settings.host, port=settings.port,
+        uvicorn.run(_app_with(local), factory=True, host=settings.host, port=settings.port,
                     lifespan="on", log_level="warning")
     finally:
         local.stop()
+
+
+def _app_with(local: LocalWorkers) -> "Callable[[], FastAPI]":
+    """uvicorn's app factory: the app, told about the local workers (their state: /api/health/ready)."""
+
+    def create() -> "FastAPI":
+        from backend.app import create_app
+
+        app = create_app()
+        app.state.local_workers = local.health
+        return app
+
+    return create
 
 
 def _exit_on_sigterm(_signum: int, _frame: object) -> None:

@@ -11,6 +11,8 @@ from backend import __version__
 from backend.api.errors import DatabaseUnavailable, database_error_handler, validation_error_handler
 from backend.api.limits import BodySizeLimit, SecurityHeaders
 from backend.api.methods import fallback_router
+from backend.api.ratelimit import RunLimitExceeded, RunStartLimits
+from backend.api.ratelimit import answer as run_limit_answer
 from backend.api.routes import events, health, metrics, phenomena, runs, snapshots
 from backend.store.db import make_engine, make_sessionmaker
 from backend.store.dispatch import dispatcher_for
@@ -58,9 +60,12 @@ def create_api(settings: Settings | None = None) -> FastAPI:
     app.state.read_session_factory = make_sessionmaker(reader)
     app.state.dispatcher = dispatcher_for(url)
     app.state.database_file = DatabaseFile.of(url)  # the SQLite inode opened now: deleted later, writes stop
+    # Per-client limits on starting runs (a rate, and a cap on runs waiting), kept in this process's memory.
+    app.state.run_limits = RunStartLimits(settings.runs_per_minute, settings.max_queued_runs_per_client)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(DBAPIError, database_error_handler)
     app.add_exception_handler(DatabaseUnavailable, database_error_handler)
+    app.add_exception_handler(RunLimitExceeded, run_limit_answer)
     app.include_router(api_router())
     if settings.cors_origins:  # closed by default: only these origins may read the API from a browser
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],

@@ -7,6 +7,10 @@ the attempt ends in exactly one of
   requeued | failed        the trainer raised: queued again while attempts < max_attempts, else failed
   fenced                   another worker owns the run now: this one stops and writes nothing
   skipped                  nothing to claim (finished, cancelled, or another worker holds the lease)
+  unwritable               the database could not be written, and the worker stopped before it could again
+A write that fails because the database cannot be written (read-only, disk full, file-size limit) is no crash
+of the run: the worker waits until a write goes through (workers/health.py), then settles the run as it would
+have (the trainer had finished) or hands it back to the queue without counting the attempt.
 A worker that dies without reaching any of these leaves a lease that expires; the next claim (lease
 queue) or the reaper (procrastinate) puts the run back, and it resumes from its checkpoint.
 """
@@ -29,6 +33,7 @@ from backend.store.runstate import Fenced, claim_by_id, database_now, gave_up_er
 from backend.store.settings import Settings
 from backend.store.vocabulary import RunStatus
 from workers import phenomena
+from workers.health import WriteHealth, is_write_failure
 from workers.phenomena.contract import Phenomenon
 from workers.run_context import RunContext, StopReason
 from workers.writer import RunWriter
@@ -46,6 +51,7 @@ class Outcome(StrEnum):
     REQUEUED = "requeued"
     FENCED = "fenced"
     SKIPPED = "skipped"
+    UNWRITABLE = "unwritable"
 
 
 # Test-only fault injection, off unless set in a worker's environment (tests/integration/test_workers.py).
@@ -63,8 +69,11 @@ def execute_run(
     claimed_attempt: int | None = None,
     stop_requested: Callable[[], StopReason | None] | None = None,
     dispatcher: Dispatcher | None = None,
+    health: WriteHealth | None = None,
 ) -> Outcome:
-    """Train run `run_id` (claimed here unless `claimed_attempt` says the caller did) and settle it."""
+    """Train run `run_id` (claimed here unless `claimed_attempt` says the caller did) and settle it.
+
+    With `health`, a database that cannot be written makes the worker wait for it (see the module docstring)."""
     attempt = claimed_attempt
     if attempt is None:
         attempt = claim_by_id(session_factory, run_id, worker_id, settings.lease_seconds, device)
@@ -78,6 +87,8 @@ def execute_run(
     log.info("run %s attempt %d/%d: %s on %s", run_id, attempt, run.max_attempts, run.phenomenon, device)
 
     ctx: RunContext | None = None
+    phenomenon: Phenomenon | None = None
+    trained = False
     try:
         phenomenon = phenomena.load(run.phenomenon)
         config = phenomenon.config.model_validate(run.config)  # the stored JSON rebuilds the same Config
@@ -92,25 +103,14 @@ def execute_run(
             raise RuntimeError(f"injected failure ({POISON})")
         with _threads(threads):
             phenomena.trainer(run.phenomenon).train(config, ctx, run.seed)
-        ctx.writer.flush()
-        if os.environ.get(CRASH_BEFORE_FINISH):
-            os._exit(17)
-        if ctx.stop_reason == "shutdown" and not ctx.writer.cancel_requested:
-            return _release(ctx, run, dispatcher, phenomenon, "worker stopping")
-        # A trainer that returns without having been told to stop has finished (a cancel that
-        # arrives during the last step loses the race: the run succeeded).
-        status = RunStatus.SUCCEEDED if ctx.stop_reason is None else RunStatus.CANCELLED
-        ctx.finished = status == RunStatus.SUCCEEDED  # the final summary may say "never", not only "not yet"
-        if not ctx.writer.finish(status):
-            # The cancel flag went down before `cancelled` could be written: the run was asked for again
-            # after its cancel. It goes back to the queue and resumes from its checkpoint.
-            return _release(ctx, run, dispatcher, phenomenon, "asked for again after a cancel")
-        log.info("run %s %s at %s %g: %d metric rows in %d writes",
-                 run_id, status, _axis(phenomenon), ctx.writer.progress, ctx.writer.rows_written, ctx.writer.writes)
-        return Outcome(status)
+        trained = True
+        return _settle(ctx, run, dispatcher, phenomenon)
     except Fenced:
         return _stale(run_id, attempt)
     except Exception as exc:
+        if health is not None and is_write_failure(exc):
+            return _after_write_failure(exc, run, attempt, ctx, trained, health, session_factory, dispatcher,
+                                        phenomenon)
         # Settle first: an error of a worker that lost its lease (its connection was cut while it
         # was frozen, say) is no crash of the run, just the end of a stale attempt.
         reason = traceback.format_exception_only(exc)[-1].strip()
@@ -123,6 +123,80 @@ def execute_run(
     finally:
         if ctx is not None:
             ctx.close()
+
+
+def _settle(ctx: RunContext, run: Run, dispatcher: Dispatcher, phenomenon: Phenomenon) -> Outcome:
+    """The trainer returned: write what is buffered and the run's final status (or hand it back)."""
+    ctx.writer.flush()
+    if os.environ.get(CRASH_BEFORE_FINISH):
+        os._exit(17)
+    if ctx.stop_reason == "shutdown" and not ctx.writer.cancel_requested:
+        return _release(ctx, run, dispatcher, phenomenon, "worker stopping")
+    # A trainer that returns without having been told to stop has finished (a cancel that
+    # arrives during the last step loses the race: the run succeeded).
+    status = RunStatus.SUCCEEDED if ctx.stop_reason is None else RunStatus.CANCELLED
+    ctx.finished = status == RunStatus.SUCCEEDED  # the final summary may say "never", not only "not yet"
+    if not ctx.writer.finish(status):
+        # The cancel flag went down before `cancelled` could be written: the run was asked for again
+        # after its cancel. It goes back to the queue and resumes from its checkpoint.
+        return _release(ctx, run, dispatcher, phenomenon, "asked for again after a cancel")
+    log.info("run %s %s at %s %g: %d metric rows in %d writes",
+             run.id, status, _axis(phenomenon), ctx.writer.progress, ctx.writer.rows_written, ctx.writer.writes)
+    return Outcome(status)
+
+
+def _after_write_failure(
+    exc: Exception,
+    run: Run,
+    attempt: int,
+    ctx: RunContext | None,
+    trained: bool,
+    health: WriteHealth,
+    session_factory: sessionmaker[Session],
+    dispatcher: Dispatcher,
+    phenomenon: Phenomenon | None,
+) -> Outcome:
+    """The database could not take a write of this attempt. Wait (no heartbeat, no claim) until a write goes
+    through, then settle the run as it would have been (the trainer had finished) or hand it back to the queue with
+    its attempt not counted: the database failed, not the run. If the lease ran out meanwhile and another worker
+    took the run, this attempt is fenced and writes nothing."""
+    health.failed(exc, f"writing run {run.id}")
+    if ctx is not None:
+        ctx.close()  # while the database cannot be written, the health probe is the only write tried
+    if not health.wait_until_writable():
+        log.warning("run %s: stopped before the database could be written again; the run resumes from its "
+                    "checkpoint once its lease ends", run.id)
+        return Outcome.UNWRITABLE
+    try:
+        if ctx is not None and phenomenon is not None:
+            if trained:
+                return _settle(ctx, run, dispatcher, phenomenon)
+            return _release(ctx, run, dispatcher, phenomenon, "the database could not be written")
+        return _hand_back(run, attempt, session_factory, dispatcher)
+    except Fenced:
+        return _stale(run.id, attempt, " (its lease ran out while the database could not be written)")
+    except Exception as again:
+        if is_write_failure(again):
+            health.failed(again, f"writing run {run.id}")
+        log.warning("run %s: could not settle it after the database came back (%s); its lease will expire and it "
+                    "resumes from its checkpoint", run.id, again)
+        return Outcome.UNWRITABLE
+
+
+def _hand_back(run: Run, attempt: int, session_factory: sessionmaker[Session], dispatcher: Dispatcher) -> Outcome:
+    """Back to the queue with the attempt given back, when there is no writer to do it (fenced like a write)."""
+    with transaction(session_factory) as session:
+        now = database_now(session)
+        done = session.execute(
+            update(Run).where(Run.id == run.id, Run.attempts == attempt, Run.status == RunStatus.RUNNING)
+            .values(status=RunStatus.QUEUED, attempts=attempt - 1, worker=None, lease_expires_at=None, updated_at=now)
+            .returning(Run.id)
+        ).scalar_one_or_none()
+        if done is None:
+            raise Fenced(run.id)
+        dispatcher.enqueue(session, run)
+    log.info("run %s handed back to the queue (the database could not be written)", run.id)
+    return Outcome.RELEASED
 
 
 def _release(ctx: RunContext, run: Run, dispatcher: Dispatcher, phenomenon: Phenomenon, why: str) -> Outcome:

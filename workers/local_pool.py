@@ -5,15 +5,23 @@ with each quick death (1 s, 2 s, 4 s … at most MAX_BACKOFF) and resets once a 
 one dead worker must not leave the queue unserved, and a worker that cannot start must not spin. Each death and
 restart is logged with its exit status. The run it held is not lost: its lease expires and another attempt
 resumes it from its checkpoint.
+
+Each worker reports whether it can write to the database on a pipe of its own (workers/health.py, HEALTH_FD):
+one that cannot write cannot say so in the database. `health()` is what /api/health/ready shows of them.
 """
 
+import json
 import logging
+import os
 import signal
 import subprocess
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
+
+from workers.health import HEALTH_FD
 
 log = logging.getLogger("phaselab.workers")
 
@@ -29,6 +37,7 @@ class Slot:
     started: float
     deaths: int = 0  # quick deaths in a row: the backoff's exponent
     restart_at: float | None = None  # when a dead worker is due again
+    state: dict[str, Any] = field(default_factory=dict)  # the worker's last HealthReport (workers/health.py)
 
 
 def exit_status(code: int) -> str:
@@ -45,7 +54,11 @@ class LocalWorkers:
 
     def __init__(self, command: Sequence[str], count: int, preexec_fn: Callable[[], None] | None = None):
         self._command, self._preexec = list(command), preexec_fn
-        self._slots = [Slot(i, self._spawn(), time.monotonic()) for i in range(count)]
+        self._slots: list[Slot] = []
+        for i in range(count):
+            slot = Slot(i, None, time.monotonic())  # type: ignore[arg-type]  # _spawn sets proc
+            self._spawn(slot)
+            self._slots.append(slot)
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._supervise, name="phaselab-supervisor", daemon=True)
         self._thread.start()
@@ -54,8 +67,45 @@ class LocalWorkers:
     def pids(self) -> list[int]:
         return [slot.proc.pid for slot in self._slots]
 
-    def _spawn(self) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(self._command, preexec_fn=self._preexec)
+    def health(self) -> list[dict[str, Any]]:
+        """Each local worker as /api/health/ready shows it: pid, alive, and whether it can write (and if not, why
+        and since when)."""
+        out = []
+        for slot in self._slots:
+            alive = slot.proc.poll() is None
+            writable = slot.state.get("writable", True) if alive else None
+            since = slot.state.get("since") if alive and not writable else None
+            out.append({"worker": slot.index + 1, "pid": slot.proc.pid, "alive": alive, "writable": writable,
+                        "problem": slot.state.get("problem") if alive else None,
+                        "since": since})
+        return out
+
+    def _spawn(self, slot: Slot) -> None:
+        """Start the worker of `slot` with the write end of a fresh pipe; a thread reads its reports."""
+        read, write = os.pipe()
+        try:
+            proc = subprocess.Popen(self._command, preexec_fn=self._preexec, pass_fds=(write,),
+                                    env={**os.environ, HEALTH_FD: str(write)})
+        except BaseException:
+            os.close(read)
+            raise
+        finally:
+            os.close(write)
+        slot.proc, slot.started, slot.restart_at, slot.state = proc, time.monotonic(), None, {}
+        threading.Thread(target=self._listen, args=(slot, proc, read), name=f"phaselab-worker-{slot.index + 1}-health",
+                         daemon=True).start()
+
+    @staticmethod
+    def _listen(slot: Slot, proc: subprocess.Popen[bytes], read: int) -> None:
+        """Keep `slot.state` up to date from the worker's reports, until it exits (its end of the pipe closes)."""
+        with os.fdopen(read, "rb") as pipe:
+            for line in pipe:
+                try:
+                    report = json.loads(line)
+                except ValueError:
+                    continue
+                if slot.proc is proc and isinstance(report, dict):
+                    slot.state = report
 
     def _supervise(self) -> None:
         # Workers started here die with this thread (PR_SET_PDEATHSIG follows the thread that forked): it must
@@ -79,7 +129,7 @@ class LocalWorkers:
                 log.warning("local worker %d (pid %d) died (%s) after %.0f s; starting it again in %.0f s",
                             slot.index + 1, slot.proc.pid, exit_status(code), lived, delay)
             elif now >= slot.restart_at:
-                slot.proc, slot.started, slot.restart_at = self._spawn(), now, None
+                self._spawn(slot)
                 log.warning("local worker %d started again (pid %d)", slot.index + 1, slot.proc.pid)
 
     def stop(self, grace_seconds: float = 10.0) -> None:

@@ -3,6 +3,9 @@
 SQLite: claim the oldest queued run (backend/store/runstate.py) every settings.poll_seconds.
 PostgreSQL: procrastinate's worker on the same queues, plus the reaper (workers/procrastinate_app.py).
 
+A worker that cannot write (read-only file, full disk, file-size limit) stops claiming until a write goes
+through again (workers/health.py): one log line says why, the probes back off, and it recovers by itself.
+
 Graceful stop (SIGTERM, Ctrl-C): no new claim; the running trainer sees should_stop() at its next step,
 and the run goes back to queued with its attempt given back (execute_run's "released"), so stopping
 `make run` never leaves a run stuck until its lease expires. It resumes from its last checkpoint. A
@@ -27,6 +30,7 @@ from backend.store.settings import Settings
 from backend.store.vocabulary import Queue
 from workers.device import pick_device
 from workers.execute import execute_run
+from workers.health import WriteHealth, is_write_failure, parent_channel
 from workers.presence import Presence
 from workers.run_context import StopReason
 
@@ -72,9 +76,13 @@ def run_worker(
     if engine.dialect.name == "postgresql":
         _end_abandoned_transactions(engine, settings.lease_seconds)
     session_factory = make_sessionmaker(engine)
-    # Its sign of life, every two heartbeats: the API tells a run queued where no worker serves that it waits.
+    stop = stop_event or threading.Event()
+    # Its sign of life, every two heartbeats: the API tells a run queued where no worker serves that it waits. It
+    # is also the write that tells a worker it can write again (the health probe).
+    health = WriteHealth(worker_id, stop, report=parent_channel())
     presence = Presence(session_factory, worker_id, [str(q) for q in queues], device, threads,
-                        every_seconds=2 * settings.heartbeat_seconds)
+                        every_seconds=2 * settings.heartbeat_seconds, health=health)
+    health.probe = presence.announce
     try:
         with presence:
             if engine.dialect.name == "postgresql":
@@ -83,9 +91,8 @@ def run_worker(
                 state = WorkerState(settings, session_factory, worker_id, device, threads)
                 run_procrastinate_worker(state, queues, stop_event)
             else:
-                stop = stop_event or threading.Event()
                 with _stop_on_signals(stop):
-                    _poll(settings, queues, device, worker_id, session_factory, stop)
+                    _poll(settings, queues, device, worker_id, session_factory, stop, health)
     finally:
         engine.dispose()
 
@@ -97,15 +104,21 @@ def _poll(
     worker_id: str,
     session_factory: sessionmaker[Session],
     stop: threading.Event,
+    health: WriteHealth,
 ) -> None:
     def stop_requested() -> StopReason | None:
         return "shutdown" if stop.is_set() else None
 
     while not stop.is_set():
+        if not health.ok and not health.wait_until_writable():
+            break  # stopped while it could not write
         try:
             claimed = claim_oldest_queued(session_factory, queues, worker_id, settings.lease_seconds, device)
-        except Exception:  # database busy or gone for a moment: try again
-            log.warning("claim failed", exc_info=True)
+        except Exception as exc:
+            if is_write_failure(exc):
+                health.failed(exc, "claiming a run")
+                continue
+            log.warning("claim failed", exc_info=True)  # anything else: try again at the next poll
             claimed = None
         if claimed is None:
             stop.wait(settings.poll_seconds)
@@ -113,7 +126,7 @@ def _poll(
         run_id, attempt = claimed
         try:
             execute_run(run_id, settings=settings, session_factory=session_factory, worker_id=worker_id,
-                        device=device, claimed_attempt=attempt, stop_requested=stop_requested)
+                        device=device, claimed_attempt=attempt, stop_requested=stop_requested, health=health)
         except Exception:  # execute_run settles what it can; the lease covers the rest. Keep serving.
             log.exception("run %s: unexpected error in the worker", run_id)
     log.info("worker %s stopped", worker_id)

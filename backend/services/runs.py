@@ -1,6 +1,7 @@
 """Creating, listing and cancelling runs: the logic behind the thin /api/runs routes."""
 
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,12 +13,22 @@ from backend.store.db import dialect_insert
 from backend.store.dispatch import Dispatcher
 from backend.store.models import Run
 from backend.store.vocabulary import FINAL_STATUSES, Queue, RunStatus
+from workers.phenomena.contract import OverBudget, over_budget
 
 # Asking again for a run in one of these re-queues it (it resumes from its checkpoint); a succeeded run stays.
 REQUEUED_ON_REQUEST = (RunStatus.FAILED, RunStatus.CANCELLED)
 
 
 UnknownPreset = catalogue.UnknownPreset
+BUDGET_SETTING = "PHASELAB_MAX_RUN_CPU_SECONDS"
+
+
+class TooExpensive(Exception):
+    """The config is valid but its run is over the compute budget: `over` says by how much and what would fit."""
+
+    def __init__(self, over: OverBudget):
+        super().__init__(over.message)
+        self.over = over
 
 
 def new_run_id() -> str:
@@ -35,18 +46,28 @@ def create_run(
     seed: int = 0,
     queue: Queue = Queue.CPU,
     max_attempts: int = 3,
+    budget_seconds: float = 0.0,
+    admit: Callable[[Session], None] | None = None,
 ) -> tuple[Run, bool]:
     """The run for this content hash, and whether this call created (or re-queued) it.
 
-    Raises catalogue.UnknownPhenomenon, UnknownPreset, pydantic.ValidationError.
+    Raises catalogue.UnknownPhenomenon, UnknownPreset, pydantic.ValidationError, TooExpensive (the run's estimated
+    compute is over `budget_seconds` of one CPU thread; 0: no budget), and whatever `admit` raises: it is called
+    before a run is created or re-queued, never when the existing run is returned as it is (a client's limits).
     The database's unique index on content_hash decides races: INSERT ... ON CONFLICT DO NOTHING.
     A failed or cancelled run asked for again is re-queued (its checkpoint lets it resume); a running one whose
     cancel is pending keeps going.
     """
     ph = catalogue.get(phenomenon)
     validated = catalogue.resolve_config(ph, config, preset)
+    if (over := over_budget(validated, budget_seconds, BUDGET_SETTING)) is not None:
+        raise TooExpensive(over)
     code = catalogue.code_version(phenomenon)
     digest = catalogue.content_hash(phenomenon, validated, seed, code)
+    if admit is not None:
+        existing = session.execute(select(Run.status).where(Run.content_hash == digest)).scalar_one_or_none()
+        if existing is None or existing in REQUEUED_ON_REQUEST:
+            admit(session)
     values = {
         "id": new_run_id(),
         "phenomenon": phenomenon,

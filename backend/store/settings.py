@@ -35,6 +35,14 @@ class Settings(BaseSettings):
     max_points: int = Field(4000, ge=8, description="Cap on points per metric a request may ask for.")
     submit_token: str = Field("", description="If set, POST /api/runs needs `Authorization: Bearer <token>`.")
     max_body_bytes: int = Field(65_536, ge=1024, description="Largest request body the API reads; more is a 413.")
+    max_run_cpu_seconds: float = Field(
+        600.0, ge=0, description="Largest run a POST may start, as its phenomenon estimates it from the knobs, in "
+        "seconds of one CPU thread; more is a 422 naming the knobs and what would fit. 0: no limit.")
+    runs_per_minute: int = Field(
+        60, ge=0, description="New runs one client (IP address) may start per minute; more is a 429 with Retry-After. "
+        "A POST answered with an existing run never counts. 0: no limit.")
+    max_queued_runs_per_client: int = Field(
+        100, ge=0, description="Runs one client may have waiting in the queue at once; more is a 429. 0: no limit.")
     cors_origins: list[str] = Field(
         [], description='Origins whose pages may call the API from a browser (JSON list, e.g. ["https://x.org"]); '
         "empty: none (CORS closed).")

@@ -45,7 +45,6 @@ CLAIMS = {claim.id: claim for claim in PH.claims}
     [
         ({"steps": 100, "sharpness_every": 30}, "sharpness_every (30) must be at most steps / 4 = 25"),
         ({"n_train": 200, "outliers": 11}, "outliers (11 per group) must be at most n_train / 20 = 10"),
-        ({"steps": 20_000, "n_train": 1797, "width": 512, "depth": 4}, "over the cap"),
         ({"lr": 3.0}, "less than or equal to 2"),
         ({"momentum": 0.9}, "Extra inputs are not permitted"),
     ],

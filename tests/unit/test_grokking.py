@@ -7,8 +7,9 @@ import pytest
 import torch
 from pydantic import ValidationError
 
+from backend.store.settings import Settings
 from workers.memory_run import MemoryRun
-from workers.phenomena.contract import ClaimResult, Curves
+from workers.phenomena.contract import ClaimResult, Curves, over_budget
 from workers.phenomena.grokking import spec
 from workers.phenomena.grokking.data import make_split
 from workers.phenomena.grokking.model import ModularMLP
@@ -60,13 +61,16 @@ def test_original_metrics_charts_claims_and_presets_are_kept():
     assert spec.PRESETS["default"].config == spec.Config() and spec.PRESETS["tiny"].config.steps == 500
 
 
-def test_compute_is_capped_with_a_message_that_says_how_many_steps_fit():
-    with pytest.raises(ValidationError, match="too long.*at most"):
-        spec.Config(p=257, width=2048, steps=1000)
-    with pytest.raises(ValidationError, match="Grokfast twin"):
-        spec.Config(steps=7000, grokfast_lambda=2.0)
+def test_compute_over_the_budget_is_refused_with_a_message_that_says_how_many_steps_fit():
+    budget = Settings.model_fields["max_run_cpu_seconds"].default
+    over = over_budget(spec.Config(p=257, width=2048, steps=1000), budget)
+    assert over is not None and over.knob == "steps"
+    assert "would take about" in over.message and f"at p = 257 and width = 2048, use at most {over.fits:,} steps" \
+        in over.message
+    over = over_budget(spec.Config(steps=20_000, grokfast_lambda=2.0), budget)
+    assert over is not None and "Grokfast twin" in over.message
     for preset in spec.PRESETS.values():
-        assert preset.config.work <= 3e12
+        assert preset.config.work <= 3e12 and over_budget(preset.config, budget) is None
 
 
 def test_the_contrast_preset_expects_no_late_generalization():

@@ -11,11 +11,12 @@ import pytest
 import torch
 from pydantic import ValidationError
 
+from backend.store.settings import Settings
 from workers.memory_run import MemoryRun
-from workers.phenomena.contract import Curves
+from workers.phenomena.contract import Curves, over_budget
 from workers.phenomena.label_noise import spec
 from workers.phenomena.label_noise.claims import DROP, detect, smoothed
-from workers.phenomena.label_noise.config import DIGITS, FIT, WORK_CAP, Config, noisy_count
+from workers.phenomena.label_noise.config import DIGITS, FIT, Config, noisy_count
 from workers.phenomena.label_noise.data import _digits, make_split
 from workers.phenomena.label_noise.model import StackedMLP, member_losses
 from workers.phenomena.label_noise.train import train
@@ -48,7 +49,6 @@ def test_every_numeric_knob_has_bounds_and_every_knob_a_description():
     ("knobs", "words"),
     [
         ({"batch_size": 500, "n_train": 400}, "batch_size (500) must be at most n_train (400)"),
-        ({"width": 1024, "depth": 4, "epochs": 400}, "lower epochs, width, depth or n_train"),
         ({"noise": 101}, "less than or equal to 100"),
         ({"n_train": 1600}, "less than or equal to 1500"),
         ({"seeds": 3}, "Extra inputs are not permitted"),
@@ -60,10 +60,12 @@ def test_bad_knobs_are_refused_with_a_reason(knobs, words):
     assert words in str(caught.value)
 
 
-def test_the_compute_cap_leaves_room_above_every_preset():
+def test_the_compute_budget_leaves_room_above_every_preset():
+    budget = Settings.model_fields["max_run_cpu_seconds"].default
     for name, preset in PH.presets.items():
-        assert preset.config.work <= WORK_CAP / 10, name  # presets are far below the cap
-    assert Config(width=512, epochs=100).work <= WORK_CAP  # a generous run is allowed
+        assert preset.config.cost.seconds <= budget / 10, name  # presets are far below the budget
+    assert over_budget(Config(width=512, epochs=100), budget) is None  # a generous run is allowed
+    assert over_budget(Config(width=1024, depth=4, epochs=400, batch_size=16), budget) is not None
 
 
 def test_members_are_the_chosen_noise_and_the_references():

@@ -41,8 +41,6 @@ SHORT = Config(width=32, depth=2, train_per_class=10, batch_size=50, epochs=40) 
     [
         ({"batch_size": 600}, "batch_size (600) must be at most the training set, 10 × train_per_class = 500"),
         ({"train_per_class": 40, "batch_size": 399}, "leaves a last batch of one image"),
-        ({"batch_size": 10, "epochs": 1500}, "updates; the cap is 60,000"),
-        ({"width": 512, "depth": 6, "train_per_class": 120, "batch_size": 1200, "epochs": 3000}, "over the cap"),
         ({"weight_decay": 0.5}, "less than or equal to 0.1"),
         ({"train_per_class": 150}, "less than or equal to 120"),
         ({"dropout": 0.1}, "Extra inputs are not permitted"),

@@ -13,9 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from backend.store.settings import Settings
 from workers import phenomena
 from workers.memory_run import MemoryRun
-from workers.phenomena.contract import Curves, Phenomenon, evaluate
+from workers.phenomena.contract import Curves, Phenomenon, evaluate, over_budget
 
 NAMES = phenomena.names()
 
@@ -52,6 +53,31 @@ def test_every_numeric_knob_is_bounded_and_every_knob_described(ph):
         assert prop.get("description"), f"{ph.name}.{name} has no description"
         if prop.get("type") in ("integer", "number"):
             assert "maximum" in prop and ("minimum" in prop or "exclusiveMinimum" in prop), f"{ph.name}.{name}"
+
+
+def test_every_preset_fits_the_default_compute_budget(ph):
+    """Every phenomenon declares what a run costs (contract/cost.py), so the API's one budget holds it; no preset is
+    refused at the default budget."""
+    budget = Settings.model_fields["max_run_cpu_seconds"].default
+    for name, preset in ph.presets.items():
+        cost = preset.config.cost
+        assert 0 < cost.seconds <= budget, f"{name}: {cost.seconds:.0f} s is over the default budget of {budget:.0f} s"
+        assert set(cost.knobs) <= set(ph.config.model_fields) and cost.formula, name
+
+
+def test_a_config_over_the_budget_is_told_how_far_its_first_knob_may_go(ph):
+    """Over a budget of half the default preset's cost: the largest value of the first knob that fits, fits, and
+    one more does not."""
+    config = ph.presets["default"].config
+    budget = config.cost.seconds / 2
+    over = over_budget(config, budget, "PHASELAB_MAX_RUN_CPU_SECONDS")
+    assert over is not None and over.knob == config.cost.knobs[0] and over.value == getattr(config, over.knob)
+    assert "PHASELAB_MAX_RUN_CPU_SECONDS" in over.message and all(k in over.message for k in config.cost.knobs)
+    if over.fits is not None:
+        assert config.model_copy(update={over.knob: over.fits}).cost.seconds <= budget
+        assert config.model_copy(update={over.knob: over.fits + 1}).cost.seconds > budget
+        assert f"use at most {over.fits:,} {over.knob}" in over.message
+    assert over_budget(config, 0) is None  # 0: no budget
 
 
 def test_empty_curves_are_not_yet_for_every_preset(ph):

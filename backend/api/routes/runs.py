@@ -1,10 +1,11 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException, Query, Response, status
+from fastapi import APIRouter, Header, HTTPException, Query, Request, Response, status
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from backend import catalogue
+from backend.api import ratelimit
 from backend.api.deps import DispatcherDep, SessionDep, SettingsDep
 from backend.api.errors import config_error, field_error, not_found
 from backend.schemas import MAX_STEP, Progress, RunCreate, RunPublic, RunsPublic
@@ -99,19 +100,27 @@ def require_token(settings: Settings, authorization: str | None) -> None:
                      "if it had failed or was cancelled)", "links": RUN_LINKS},
                400: {"description": "The body is not JSON"},
                401: {"description": "PHASELAB_SUBMIT_TOKEN is set and the request lacks it"},
-               404: {"description": "No such phenomenon"}},
+               404: {"description": "No such phenomenon"},
+               429: ratelimit.RESPONSE},
 )
 def create_run(
     body: RunCreate,
+    request: Request,
     response: Response,
     session: SessionDep,
     settings: SettingsDep,
     dispatcher: DispatcherDep,
     authorization: Annotated[str | None, Header()] = None,
 ) -> RunPublic:
-    """Start a run, or return the existing run with the same phenomenon, config and seed."""
+    """Start a run, or return the existing run with the same phenomenon, config and seed.
+
+    A run whose estimated compute is over PHASELAB_MAX_RUN_CPU_SECONDS is a 422 on the knob to shorten, naming the
+    others and what would fit. Only a POST that starts compute (a new run, or a failed or cancelled one queued
+    again) meets the client's limits (a 429 with Retry-After); the existing run is always returned."""
     require_token(settings, authorization)
     phenomenon, preset = body.phenomenon.value, body.preset.value if body.preset else None
+    limits: ratelimit.RunStartLimits = request.app.state.run_limits
+    client = ratelimit.client_of(request)
     try:
         run, created = service.create_run(
             session,
@@ -122,6 +131,8 @@ def create_run(
             seed=body.seed,
             queue=body.queue or settings.default_queue,
             max_attempts=settings.max_attempts,
+            budget_seconds=settings.max_run_cpu_seconds,
+            admit=lambda s: limits.check(s, client),
         )
     except catalogue.UnknownPhenomenon:
         not_found(f"No phenomenon named {phenomenon!r}; see GET /api/phenomena.")
@@ -130,7 +141,11 @@ def create_run(
         field_error(("body", "preset"), f"{phenomenon} has no preset {preset!r}; choose one of: {presets}", preset)
     except ValidationError as exc:
         config_error(exc)
-    if not created:
+    except service.TooExpensive as exc:
+        field_error(("body", "config", exc.over.knob), exc.over.message, exc.over.value)
+    if created:
+        limits.started(client, run.id)
+    else:
         response.status_code = status.HTTP_200_OK
     return to_public(run, waiting_note(session, run, settings))
 

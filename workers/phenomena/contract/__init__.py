@@ -10,6 +10,7 @@ values its reference lines are drawn at. `check` proves the parts agree when the
 from workers.phenomena.contract.axes import STEP, Axis, Family, Metric, Role, Scale
 from workers.phenomena.contract.charts import Chart, ChartKind, FitLine, Reference, SnapshotKind, SnapshotView
 from workers.phenomena.contract.claims import VERDICTS, Claim, ClaimResult, Preset, Transition, Verdict
+from workers.phenomena.contract.cost import Cost, OverBudget, duration, over_budget, run_seconds
 from workers.phenomena.contract.curves import Curves, Series
 from workers.phenomena.contract.fits import PowerLawFit, power_law
 from workers.phenomena.contract.phenomenon import (
@@ -24,8 +25,9 @@ from workers.phenomena.contract.run import RunContext
 from workers.phenomena.contract.summary import ClaimOutcome, RunSummary, evaluate
 
 __all__ = [
-    "STEP", "VERDICTS", "Axis", "Chart", "ChartKind", "Claim", "ClaimOutcome", "ClaimResult", "Curves", "Family",
-    "FitLine", "Metric", "Paper", "Phenomenon", "PhenomenonConfig", "PhenomenonError", "PowerLawFit", "Preset",
-    "Reference", "Role", "RunContext", "RunSummary", "Scale", "Series", "SnapshotKind", "SnapshotView", "Transition",
-    "Verdict", "check", "evaluate", "power_law", "problems",
+    "STEP", "VERDICTS", "Axis", "Chart", "ChartKind", "Claim", "ClaimOutcome", "ClaimResult", "Cost", "Curves",
+    "Family", "FitLine", "Metric", "OverBudget", "Paper", "Phenomenon", "PhenomenonConfig", "PhenomenonError",
+    "PowerLawFit", "Preset", "Reference", "Role", "RunContext", "RunSummary", "Scale", "Series", "SnapshotKind",
+    "SnapshotView", "Transition", "Verdict", "check", "duration", "evaluate", "over_budget", "power_law", "problems",
+    "run_seconds",
 ]

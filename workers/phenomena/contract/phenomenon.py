@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from workers.phenomena.contract.axes import STEP, Axis, Family, Metric
 from workers.phenomena.contract.charts import Chart, SnapshotView
 from workers.phenomena.contract.claims import VERDICTS, Claim, Preset, Transition
+from workers.phenomena.contract.cost import Cost
 from workers.phenomena.contract.curves import Curves
 
 
@@ -39,6 +40,12 @@ class PhenomenonConfig(BaseModel):
     @property
     def progress_total(self) -> float:
         """The x on the progress axis at which the run ends (progress = last x / progress_total)."""
+        raise NotImplementedError
+
+    @property
+    def cost(self) -> Cost:
+        """The run's estimated compute (contract/cost.py): the API refuses a run over its budget. Every
+        phenomenon declares it, so no knob combination is an unbounded run."""
         raise NotImplementedError
 
 
@@ -133,6 +140,7 @@ def problems(ph: Phenomenon) -> list[str]:
             ph.config.model_validate(preset.config.model_dump(mode="json"))
         except ValidationError as exc:
             found.append(f"presets[{name}]: does not validate: {exc.errors()[0]['msg']}")
+        found += [f"presets[{name}]: {p}" for p in _cost_problems(preset.config)]
         for claim_id, verdict in preset.expect.items():
             if claim_id not in claims:
                 found.append(f"presets[{name}]: expects a verdict of unknown claim {claim_id!r}")
@@ -159,6 +167,24 @@ def problems(ph: Phenomenon) -> list[str]:
     for claim in ph.claims:
         if not isinstance(claim, Claim) or not callable(claim.check):
             found.append(f"claims[{getattr(claim, 'id', claim)}]: must be a contract.Claim with a check")
+    return found
+
+
+def _cost_problems(config: PhenomenonConfig) -> list[str]:
+    """The declared cost is there, finite and positive, and names knobs the config has (the first an integer)."""
+    try:
+        cost = config.cost
+    except Exception as exc:  # noqa: BLE001 - NotImplementedError included: every config declares its cost
+        return [f"cost: raised {type(exc).__name__}: {exc}".rstrip(": ")]
+    if not isinstance(cost, Cost):
+        return ["cost: is not a contract.Cost"]
+    found = []
+    if not (math.isfinite(cost.seconds) and cost.seconds > 0):
+        found.append(f"cost: {cost.seconds!r} seconds is not a positive number")
+    fields = type(config).model_fields
+    found += [f"cost: knob {knob!r} is not a field of its Config" for knob in cost.knobs if knob not in fields]
+    if not cost.knobs or not isinstance(getattr(config, cost.knobs[0], None), int):
+        found.append("cost: its first knob must be an integer knob (steps, epochs): the one a 422 says how far to take")
     return found
 
 

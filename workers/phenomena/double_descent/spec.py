@@ -8,6 +8,7 @@ from workers.phenomena.contract import (
     Chart,
     Claim,
     ClaimResult,
+    Cost,
     Curves,
     Metric,
     Paper,
@@ -16,7 +17,15 @@ from workers.phenomena.contract import (
     Preset,
     Reference,
     Transition,
+    run_seconds,
 )
+
+TEST_POINTS = 1000  # fresh test points per draw (data.N_TEST)
+# A sweep's compute: at every width p of the grid, for every draw, the features of the train and test points ((n +
+# test) × d × p multiply-adds) and the SVD of the n × p feature matrix (about n × p × min(n, p); twice with a ridge,
+# which also fits the minimum-norm readout). One CPU thread does MACS_PER_SECOND of them (fitted to the presets'
+# timings in docs/science.md and a sweep to p = 4000 at n = 500). The budget (contract/cost.py) caps it.
+MACS_PER_SECOND = 1.45e9
 
 ONE_LINER = (
     "Test error peaks when the number of features equals the number of training points, then falls again."
@@ -162,6 +171,21 @@ class Config(PhenomenonConfig):
     @property
     def progress_total(self) -> int:
         return self.feature_grid[-1]
+
+    @property
+    def work(self) -> float:
+        """Multiply-adds of the whole sweep (see MACS_PER_SECOND)."""
+        fits = 2 if self.ridge > 0 else 1
+        n = self.n_train
+        return float(self.n_seeds * sum((n + TEST_POINTS) * self.d * p + fits * n * p * min(n, p)
+                                        for p in self.feature_grid))
+
+    @property
+    def cost(self) -> Cost:
+        return Cost(seconds=run_seconds(self.work, MACS_PER_SECOND),
+                    formula=f"n_seeds × the sum over the {len(self.feature_grid)} widths p of (n_train + "
+                    f"{TEST_POINTS}) × d × p + n_train × p × min(n_train, p) = {self.work:.2g} multiply-adds",
+                    knobs=("n_seeds", "n_points", "p_max", "n_train"))
 
 
 PRESETS = {

@@ -3,7 +3,7 @@ share. No torch here (the API reads it)."""
 
 from pydantic import Field, model_validator
 
-from workers.phenomena.contract import PhenomenonConfig
+from workers.phenomena.contract import Cost, PhenomenonConfig, run_seconds
 
 DIGITS = 1797  # images in scikit-learn's digits set (8 × 8 pixels, 10 classes)
 PIXELS = 64
@@ -11,9 +11,11 @@ CLASSES = 10
 GROUP_A, GROUP_B = 1, 7  # the classes of the two opposing outlier groups (a 1 and a 7 share a vertical stroke)
 PATCH = (0, 7, 56, 63)  # the four corner pixels: blank in nearly every digit; the outliers' loud shared feature
 ONSET = 0.9  # the edge of stability begins when the sharpness first reaches this × 2/η
-# The compute cap: steps × n_train × (multiply-adds of one forward pass). A forward + backward costs about three
-# of these; at the cap a run takes a few minutes on one CPU thread, the sharpness probe included.
-MAX_WORK = 5.0e11
+# The run's work: steps × n_train × (multiply-adds of one forward pass), the sharpness probe included. A forward +
+# backward costs about three of these; on one CPU thread they go at MACS_PER_SECOND, plus SECONDS_PER_STEP
+# (fitted to the presets' timings in docs/science.md). The budget (contract/cost.py) caps it.
+MACS_PER_SECOND = 6.2e9
+SECONDS_PER_STEP = 0.85e-3
 
 
 class Config(PhenomenonConfig):
@@ -75,12 +77,6 @@ class Config(PhenomenonConfig):
                 f"outliers ({self.outliers} per group) must be at most n_train / 20 = {self.n_train // 20}: they are "
                 "meant to be a small minority of the training set"
             )
-        if self.work > MAX_WORK:
-            raise ValueError(
-                f"steps × n_train × network size is {self.work:.2g} multiply-adds, over the cap of {MAX_WORK:.0e} "
-                f"(a few minutes): lower steps (at most {int(MAX_WORK / (self.work / self.steps))} here), n_train, "
-                "width or depth"
-            )
         return self
 
     @property
@@ -94,6 +90,12 @@ class Config(PhenomenonConfig):
         products (each about as much as two training steps)."""
         hvps = self.steps / self.sharpness_every * self.power_iters
         return float(self.n_train * self.macs * (self.steps + 2 * hvps))
+
+    @property
+    def cost(self) -> Cost:
+        return Cost(seconds=run_seconds(self.work, MACS_PER_SECOND, self.steps, SECONDS_PER_STEP),
+                    formula=f"steps × n_train × network size = {self.work:.2g} multiply-adds",
+                    knobs=("steps", "n_train", "width", "depth"))
 
     @property
     def two_over_eta(self) -> float:

@@ -6,15 +6,17 @@ import math
 import numpy as np
 from pydantic import Field, model_validator
 
-from workers.phenomena.contract import PhenomenonConfig
+from workers.phenomena.contract import Cost, PhenomenonConfig, run_seconds
 
 HALF = 0.5  # σᵢ counts as learned once uᵢᵀXXᵀuᵢ reaches this fraction of σᵢ
 SMALL_INIT = 0.01  # an init is "small" when its expected projection α²k/d is at most this fraction of σ_r
 EXTRA_EIGS = 2  # eigenvalues of XXᵀ shown beyond the r the target has: directions that should stay near zero
-# A cap on compute: steps × members × measurements × d² multiply-adds (the two products with the measurement
-# matrices dominate each step). Measured: 2.9·10⁹ (d = 40, m = 1,000, 3 scales, 600 steps) took 7 s with one thread
-# on a busy 2-core machine; the default is 2.4·10⁸ (under a second).
-MAX_WORK = 3e9
+# The run's compute: steps × members × measurements × d² multiply-adds (the two products with the measurement
+# matrices dominate each step) at MACS_PER_SECOND, plus SECONDS_PER_STEP. Measured with one thread: 1.6·10⁹ (d = 40,
+# m = 2,000, 5 scales, 100 steps) in 1.5 s; the default, 2.4·10⁸, in under a second. The budget (contract/cost.py)
+# caps it.
+MACS_PER_SECOND = 1.0e9
+SECONDS_PER_STEP = 0.4e-3
 # Measured (d = 8 … 40, m = 10 … 600, α up to 1, 400 steps): runs above 4.5 can blow up, none below did.
 MAX_STIFFNESS = 4.5
 
@@ -85,9 +87,6 @@ class Config(PhenomenonConfig):
                              f"measurements (lr × (σ₁ + λ₀·(1 + d(d + 1)/2m)) = {self.stiffness:.2g} > {MAX_STIFFNESS:g}, "
                              "λ₀ ≈ α²(1 + √(k/d))² the largest initial eigenvalue of XXᵀ): gradient descent can "
                              "blow up. Lower lr or alpha_max, or raise measurements")
-        if self.work > MAX_WORK:
-            raise ValueError(f"steps × n_alphas × measurements × d² = {self.work:.2g} exceeds {MAX_WORK:.0g} (a run "
-                             "of minutes): lower steps, measurements, d or n_alphas")
         return self
 
     @property
@@ -100,6 +99,12 @@ class Config(PhenomenonConfig):
     @property
     def work(self) -> float:
         return float(self.steps) * self.n_alphas * self.measurements * self.d**2
+
+    @property
+    def cost(self) -> Cost:
+        return Cost(seconds=run_seconds(self.work, MACS_PER_SECOND, self.steps, SECONDS_PER_STEP),
+                    formula=f"steps × n_alphas × measurements × d² = {self.work:.2g} multiply-adds",
+                    knobs=("steps", "measurements", "d", "n_alphas"))
 
     @property
     def progress_total(self) -> float:

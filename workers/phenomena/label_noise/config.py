@@ -5,7 +5,7 @@ import math
 
 from pydantic import Field, model_validator
 
-from workers.phenomena.contract import PhenomenonConfig
+from workers.phenomena.contract import Cost, PhenomenonConfig, run_seconds
 
 DIGITS = 1797  # scikit-learn's digits: 8 × 8 images of 0 … 9; what is not trained on is the test set
 PIXELS = 64
@@ -15,9 +15,11 @@ REFERENCES = (0.0, 100.0)  # the noise levels trained beside the chosen one when
 FIT = 0.99  # a network "fits its labels" once its train accuracy on the labels it was given stays ≥ this
 MEMORIZED = 0.9  # the noisy examples count as memorized once this fraction predicts its wrong label
 SNAPSHOT_EXAMPLES = 100  # the scatter snapshot shows up to this many clean and this many noisy training examples
-# A cap on one run's compute: epochs × n_train × networks × parameters per network. The default is 1.8e10 and trains
-# in about 20 s on one contended CPU thread; the cap is 12 times that (a few minutes at worst).
-WORK_CAP = 2.2e11
+# One run's compute: epochs × n_train × networks × parameters per network, at MACS_PER_SECOND on one CPU thread, plus
+# SECONDS_PER_UPDATE for each network's minibatch step (fitted to the presets' timings in docs/science.md: the
+# default, 1.8e10, takes ~7 s). The budget (contract/cost.py) caps it.
+MACS_PER_SECOND = 4.4e9
+SECONDS_PER_UPDATE = 0.85e-3
 
 
 class Config(PhenomenonConfig):
@@ -60,12 +62,6 @@ class Config(PhenomenonConfig):
     def _consistent(self) -> "Config":
         if self.batch_size > self.n_train:
             raise ValueError(f"batch_size ({self.batch_size}) must be at most n_train ({self.n_train})")
-        if self.work > WORK_CAP:
-            raise ValueError(
-                f"this run would cost {self.work / WORK_CAP:.1f}× the largest allowed ({len(self.members)} networks "
-                f"of {self.parameters:,} parameters, {self.n_train} images, {self.epochs} epochs): lower epochs, "
-                f"width, depth or n_train, or turn references off"
-            )
         return self
 
     @property
@@ -86,6 +82,14 @@ class Config(PhenomenonConfig):
     @property
     def work(self) -> float:
         return float(self.epochs) * self.n_train * len(self.members) * self.parameters
+
+    @property
+    def cost(self) -> Cost:
+        updates = self.epochs * self.steps_per_epoch * len(self.members)
+        return Cost(seconds=run_seconds(self.work, MACS_PER_SECOND, updates, SECONDS_PER_UPDATE),
+                    formula=f"epochs × n_train × {len(self.members)} network(s) × {self.parameters:,} parameters = "
+                    f"{self.work:.2g} multiply-adds (references on trains three)",
+                    knobs=("epochs", "n_train", "width", "depth"))
 
     @property
     def progress_total(self) -> float:

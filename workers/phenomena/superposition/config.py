@@ -6,11 +6,18 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from workers.phenomena.contract import PhenomenonConfig
+from workers.phenomena.contract import Cost, PhenomenonConfig, run_seconds
 
 REPRESENTED_NORM = 0.5  # feature i counts as represented when its column ‖W_i‖ > this (the output gain is ‖W_i‖²)
 MANY = 4  # "many more features than dimensions": at least this many per dimension (m_max ≤ n / MANY)
 SNAPSHOT_FEATURES = 128  # WᵀW is shown for the 128 most frequent features: 128² = 16,384 values, the view's cap
+HELD_OUT = 16_384  # samples every width is scored on at the end (train.EVAL_SAMPLES)
+# One run's compute: every sample (steps × batch_size, and the held-out set) is encoded and decoded by every width
+# m, 2 n m multiply-adds, and each width writes its (batch, n) reconstruction; on one CPU thread these go at
+# MACS_PER_SECOND, and each width's step costs SECONDS_PER_UPDATE more (Adam, the sampling): fitted to the presets'
+# timings in docs/science.md and to runs up to n = 2048, m = 256. The budget (contract/cost.py) caps it.
+MACS_PER_SECOND = 6.0e9
+SECONDS_PER_UPDATE = 0.45e-3
 
 
 class Config(PhenomenonConfig):
@@ -93,6 +100,18 @@ class Config(PhenomenonConfig):
         k = self.n_widths
         ratio = self.m_max / self.m_min
         return sorted({round(self.m_min * ratio ** (i / (k - 1))) for i in range(k)})
+
+    @property
+    def work(self) -> float:
+        """Multiply-adds of the run: each sample through every width, forward (see MACS_PER_SECOND)."""
+        return float(self.steps * self.batch_size + HELD_OUT) * self.n_features * 2 * sum(self.widths)
+
+    @property
+    def cost(self) -> Cost:
+        widths = len(self.widths)
+        return Cost(seconds=run_seconds(self.work, MACS_PER_SECOND, self.steps * widths, SECONDS_PER_UPDATE),
+                    formula=f"steps × batch_size × n_features × 2 × the {widths} widths' sum = {self.work:.2g} "
+                    "multiply-adds", knobs=("steps", "batch_size", "n_features", "m_max", "n_widths"))
 
     @property
     def progress_total(self) -> float:
