@@ -120,6 +120,10 @@ class ApiClient:
         return self._send(method, path, **kwargs).json()
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        if flask.has_request_context() and flask.request.remote_addr:
+            # Who asked: the API limits starting runs per client, and every page reaches it from this process.
+            # The API trusts this header from 127.0.0.1 (uvicorn's FORWARDED_ALLOW_IPS), where the UI calls it.
+            kwargs["headers"] = {**kwargs.get("headers", {}), "X-Forwarded-For": flask.request.remote_addr}
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:

@@ -18,7 +18,10 @@ from backend.main import create_api
 from backend.store.db import transaction
 from backend.store.models import Run
 from backend.store.settings import Settings
-from tests.databases import sqlite_database
+from frontend.app import create_dash
+from frontend.client import ApiClient, ApiError
+from tests.databases import database, sqlite_database
+from tests.servers import running_server
 
 pytestmark = pytest.mark.integration
 
@@ -147,3 +150,23 @@ def test_the_budget_is_a_setting_and_zero_turns_it_off(api):
     small = client(api(max_run_cpu_seconds=30), "10.0.0.7")
     (error,) = small.post("/api/runs", json={"phenomenon": "grokking"}).json()["detail"]  # the default: ~45 s
     assert "over the limit of 30 s" in error["msg"]
+
+
+def test_pages_start_runs_as_the_browser_that_asked_not_as_the_ui_server(tmp_path):
+    """Every page reaches the API from the UI's own process (127.0.0.1): the UI forwards the browser's address,
+    which uvicorn trusts from there, so one student's runs do not use up the class's limit."""
+    with database("sqlite", tmp_path) as url, \
+            running_server(url, tmp_path / "server.log", PHASELAB_RUNS_PER_MINUTE="2") as base:
+        flask_app = create_dash(base).server
+        api = ApiClient(base)
+        statuses = {}
+        for first, browser in ((100, "10.0.0.1"), (200, "10.0.0.2")):
+            with flask_app.test_request_context(environ_base={"REMOTE_ADDR": browser}):
+                answers = []
+                for steps in (first, first + 1, first + 2):
+                    try:
+                        answers.append(api.create_run("grokking", {"p": 7, "steps": steps})[1])
+                    except ApiError as exc:
+                        answers.append(exc.status)
+                statuses[browser] = answers
+        assert statuses == {"10.0.0.1": [True, True, 429], "10.0.0.2": [True, True, 429]}
