@@ -50,11 +50,12 @@ science: install
 screenshot: install chromium
 	$(PY) scripts/screenshot.py
 
-bench: install
+bench: install chromium
 	$(PY) bench/grokking_bench.py
 	$(PY) bench/metric_write_rate.py
 	$(PY) bench/curves.py
 	$(PY) bench/sharpness.py
+	$(PY) bench/viewers.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache .mypy_cache .import_linter_cache

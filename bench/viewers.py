@@ -236,6 +236,41 @@ def record_page(base: str, run_id: str, seconds: float = 12.0) -> list[Recorded]
     return [r for r in recorded if r.what == "page"] + repeated
 
 
+def light_page(base: str, run_id: str, result: dict, delay: float) -> None:
+    """After `delay`, open a finished run in the explorer in a real browser, twice (the first fills its cache, as
+    a returning student's has): how long until its accuracy chart shows the run's last point, and how many
+    requests reached the server (its cacheable scripts and styles not counted)."""
+    from playwright.sync_api import sync_playwright
+
+    time.sleep(delay)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium")
+            context = browser.new_context()
+            url = f"{base}/explore/grokking?preset=tiny&run={run_id}"
+            for attempt in ("warm", "measured"):
+                page = context.new_page()
+                hits: list = []
+
+                def count(request, hits: list = hits) -> None:
+                    if not any(part in request.url for part in ("/_dash-component-suites/", "/assets/", "_favicon")):
+                        hits.append(request)
+
+                page.on("request", count)
+                started = time.perf_counter()
+                page.goto(url)
+                page.wait_for_function("""() => { const gd = document.querySelector('.chart-accuracy .js-plotly-plot');
+                    return gd && gd.data && gd.data.length && gd.data[0].x && gd.data[0].x.length > 0; }""",
+                                       timeout=30_000)
+                if attempt == "measured":
+                    waited = sum(max(0.0, r.timing["responseEnd"]) for r in hits) / 1000  # request sent -> answered
+                    result.update(seconds=time.perf_counter() - started, requests=len(hits), server=waited)
+                page.close()
+            browser.close()
+    except Exception as exc:  # noqa: BLE001 - reported in the table, not fatal to the bench
+        result["error"] = f"{type(exc).__name__}: {str(exc)[:120]}"
+
+
 # -- viewers ---------------------------------------------------------------------------------------------------
 
 
@@ -280,7 +315,9 @@ async def repeat(client: httpx.AsyncClient, r: Recorded, level: Level, until: fl
 async def viewer(i: int, n: int, base: str, run_id: str, after: int, page: list[Recorded], level: Level,
                  until: float) -> None:
     await asyncio.sleep(ramp(n) * i / n)
-    limits = httpx.Limits(max_connections=2)
+    # A connection idle past the server's keep-alive (uvicorn: 5 s) is not reused: the server may close it just as
+    # a request goes out, which a browser retries and httpx does not.
+    limits = httpx.Limits(max_connections=2, keepalive_expiry=4.0)
     async with httpx.AsyncClient(timeout=30, limits=limits) as client, httpx.AsyncClient(timeout=30) as stream:
         for r in (r for r in page if r.what == "page"):
             await timed(client, r, level)
@@ -306,6 +343,9 @@ def percentile(values: list[float], q: float) -> float:
 def bench_database(kind: str, counts: list[int], seconds: float, steps: int, folder: Path) -> list[dict]:
     rows = []
     with scratch_database(kind, folder) as url, server(url, folder / f"server-{kind}.log") as base:
+        finished = httpx.post(f"{base}/api/runs", json={"phenomenon": "grokking", "preset": "tiny"}).json()["id"]
+        while httpx.get(f"{base}/api/runs/{finished}").json()["status"] != "succeeded":
+            time.sleep(0.2)
         created = httpx.post(f"{base}/api/runs", json={"phenomenon": "grokking", "preset": "default",
                                                        "config": {"steps": steps}}, timeout=30)
         created.raise_for_status()
@@ -314,13 +354,21 @@ def bench_database(kind: str, counts: list[int], seconds: float, steps: int, fol
             time.sleep(0.2)
         probe = Probe(url, run_id).start()
         page = record_page(base, run_id)
+        quiet: dict = {}
+        light_page(base, finished, quiet, 0.0)  # the same page load with nobody else on the server
         start = time.monotonic()
         time.sleep(ALONE_S)
         alone = [probe.steps_per_second(start, time.monotonic())]
         for n in counts:
             after = int(httpx.get(f"{base}/api/runs/{run_id}/metrics", params={"names": "train/acc"}).json()["cursor"])
             began = time.monotonic()
+            light: dict = {}
+            visitor = threading.Thread(target=light_page, args=(base, finished, light, ramp(n) + seconds / 3))
+            if n == max(counts):  # a visitor opens another, finished run while the most viewers follow this one
+                visitor.start()
             level = asyncio.run(level_of(n, base, run_id, after, page, seconds))
+            if visitor.is_alive() or visitor.ident:
+                visitor.join(timeout=60)
             steady = probe.steps_per_second(began + ramp(n), time.monotonic())
             delays = [at - seen for at, cursor in level.arrivals if (seen := probe.visible_at(cursor)) is not None]
             rows.append({"database": kind, "viewers": n, "requests": level.requests,
@@ -329,7 +377,7 @@ def bench_database(kind: str, counts: list[int], seconds: float, steps: int, fol
                          "p99": percentile(level.latencies, 99), "errors": len(level.errors),
                          "error_kinds": sorted(set(level.errors))[:3],
                          "point_p50": percentile(delays, 50), "point_p95": percentile(delays, 95),
-                         "steps_per_s": steady})
+                         "steps_per_s": steady, "light": light, "quiet": quiet})
             for kind_, values in sorted(level.by_kind.items()):
                 print(f"    {n} viewers: {kind_:50s} n={len(values):5d} p50 {1000 * percentile(values, 50):6.0f} ms"
                       f"  p95 {1000 * percentile(values, 95):6.0f} ms")
@@ -374,6 +422,15 @@ def main() -> None:
               f"{r['point_p95']:.2f} | {r['steps_per_s']:.1f} ({r['alone']:.1f}) | {r['ratio']:.2f} |")
         if r["error_kinds"]:
             print(f"|   errors, e.g. {', '.join(r['error_kinds'])} |")
+    def told(load: dict) -> str:
+        return load.get("error") or (f"{load['seconds']:.2f} s to its drawn chart, {load['requests']} requests "
+                                     f"answered in {load['server']:.2f} s in all")
+
+    for r in rows:
+        if r["light"]:
+            print(f"\n{r['database']}: a finished run opened in the explorer (browser cache warm): "
+                  f"{told(r['quiet'])} on a quiet server; {told(r['light'])} while {r['viewers']} viewers follow "
+                  "another run")
 
 
 if __name__ == "__main__":

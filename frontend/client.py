@@ -6,6 +6,7 @@ client (or curl). Failures come back as `ApiError`, which pages show as an alert
 
 import copy
 import threading
+import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,9 +20,10 @@ TIMEOUT = httpx.Timeout(10.0, connect=2.0)
 # Answers that do not change are kept and shared by every page this process serves (a class of viewers of
 # one run asks for the same ones): a phenomenon's spec (the catalogue is fixed while the API runs; kept a
 # minute, for an API restarted with a new one), a snapshot at a given step, a snapshot history up to a
-# given step.
+# given step; and, for a second, a run's snapshot index.
 KEEP_SECONDS = 60.0
 KEEP_ANSWERS = 512
+INDEX_SECONDS = 1.0  # a run's snapshot index is shared this long (a new snapshot shows at most this late)
 
 
 @dataclass
@@ -93,8 +95,11 @@ class ApiClient:
         return self._request("GET", f"/api/runs/{run_id}/metrics", params=params)
 
     def snapshot_index(self, run_id: str) -> dict[str, dict[str, Any]]:
-        """{name: {"steps": [...], "shape": [...]}}: which snapshots a run has stored, no values."""
-        return self._request("GET", f"/api/runs/{run_id}/snapshots")["snapshots"]
+        """{name: {"steps": [...], "shape": [...]}}: which snapshots a run has stored, no values. Shared for
+        INDEX_SECONDS: every viewer of a live run asks for it when the run changes."""
+        bucket = int(time.monotonic() / INDEX_SECONDS)
+        return self._keep(("index", run_id, bucket),
+                          lambda: self._request("GET", f"/api/runs/{run_id}/snapshots")["snapshots"])
 
     def snapshot(self, run_id: str, name: str, step: float | None = None) -> dict[str, Any]:
         """{"name", "step", "shape", "values": flat, row-major} at `step` (None: the latest)."""
