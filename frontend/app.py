@@ -6,6 +6,7 @@ Importing this module starts nothing. The pages talk to the backend only through
 import dash_mantine_components as dmc
 from dash import ALL, Dash, Input, Output, State, html, page_container, page_registry
 
+from frontend import live_draws
 from frontend.client import ApiClient
 from frontend.figures.theme import FONT
 from frontend.pages import compare, explore, gallery, not_found_404, run, runs
@@ -23,6 +24,7 @@ def create_dash(api_url: str) -> Dash:
     app.server.extensions["phaselab_api"] = ApiClient(api_url)
     for page in PAGES:
         page.register(app)
+    live_draws.register(app.server)  # GET /_draw/<run>: charts drawn again, shared by a run's viewers
     app.layout = dmc.MantineProvider(dmc.AppShell([
         dmc.AppShellHeader(navbar(), px="lg"),
         dmc.AppShellMain(page_container, className="main"),

@@ -33,10 +33,6 @@ class RunView:
         return self._id("drawn")
 
     @property
-    def redraw(self) -> str:  # Store: the charts the browser asks the server to draw whole again
-        return self._id("redraw")
-
-    @property
     def stream(self) -> str:  # Store: the URL of the run's event stream the browser follows (None: none)
         return self._id("stream")
 

@@ -37,10 +37,17 @@ REDRAW_S = 2.0  # a chart is drawn again at most this often while the run is liv
 HEADROOM_DECADES = 1.0  # while live, a log value axis reaches this far below its lowest point (loss falls)
 LIMITS = {"refetch_points": REFETCH_POINTS, "redraw_s": REDRAW_S}  # told to the browser with each draw
 
+SPEC_KEYS = ("name", "charts", "snapshots", "claims", "axes", "families", "metrics", "progress_axis")
+
 # (names, after) -> {"series": [...], "cursor": ...}: GET /api/runs/{id}/metrics (after None: downsampled).
 Fetch = Callable[[list[str], Any], Mapping[str, Any]]
 Chart = Mapping[str, Any]
 Run = Mapping[str, Any]
+
+
+def view_spec(phenomenon: Mapping[str, Any]) -> dict[str, Any]:
+    """What drawing a run's charts (and the run panel's callbacks) need of GET /api/phenomena/{name}."""
+    return {key: phenomenon.get(key, []) for key in SPEC_KEYS}
 
 
 def x_range(chart: Chart, spec: specs.Spec, run: Run | None) -> tuple[float, float] | None:

@@ -4,9 +4,11 @@ phenomenon's charts and its snapshot views, kept up to date while the run trains
 While the run is live, the browser does the work: it follows the run's event stream and appends new
 points to the drawn traces itself (`assets/live.js`), so a hundred viewers of one run cost the server one
 read per tick (the API's shared feed), not a hundred callbacks. The server callbacks run on change only:
-- `follow_run`: draws charts whole (see `live_charts`): all of them when the page opens a run (and points
-  the browser's stream at the points after those drawn), the ones the browser asks for when appending is
-  not enough (a new series, a log axis outgrown, new marks, the run's end);
+- `follow_run`: draws every chart whole (see `live_charts`) when the page opens a run, and points the
+  browser's stream at the points after those drawn. When appending is not enough (a new series, a log axis
+  outgrown, new marks, the run's end) the browser fetches the charts drawn again from `/_draw/<run>`
+  (`live_draws`): the same answer, serialized once, for every viewer who asks within a second, since they all
+  ask at the same moment (they follow the same run);
 - `show_status`: the status and claims panels, from the run the browser last published (its progress text
   and bar move in the browser; the claims are redrawn only on change);
 - `follow_snapshots`: the snapshot views, from the run's snapshot index (see `live_snapshots`), and a
@@ -15,32 +17,23 @@ The browser publishes the run (`live`) on a change of status at once, and otherw
 seconds, so these stay rare.
 """
 
-import threading
 from typing import Any
 
 import dash_mantine_components as dmc
-from cachetools import TTLCache
 from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from frontend import live_charts, live_snapshots
+from frontend.chart_legends import card_style, drawn_metrics, legend_items
 from frontend.client import ApiError, api
-from frontend.figures import spec as specs
 from frontend.figures.chart import chart_figure
-from frontend.figures.colors import BASELINE, metric_color
-from frontend.figures.lines import DASHES
 from frontend.figures.snapshots import snapshot_figure
-from frontend.figures.theme import MUTED
 from frontend.ids import RunView
+from frontend.live_charts import view_spec
+from frontend.live_draws import shared_draw
 from frontend.run_panels import ACTIVE, claims_key, claims_panel, status_panel
 
 GRAPH_CONFIG: Any = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"],
                      "toImageButtonOptions": {"format": "svg", "scale": 1}}
-SPEC_KEYS = ("name", "charts", "snapshots", "claims", "axes", "families", "metrics", "progress_axis")
-
-
-def view_spec(phenomenon: dict[str, Any]) -> dict[str, Any]:
-    """What the panel's callbacks need of GET /api/phenomena/{name}."""
-    return {key: phenomenon.get(key, []) for key in SPEC_KEYS}
 
 
 # -- layout pieces (pages arrange them) -----------------------------------------------------------
@@ -52,7 +45,6 @@ def stores(ids: RunView, spec: dict[str, Any], run_id: str | None) -> html.Div:
         dcc.Store(id=ids.spec, data=view_spec(spec)),
         dcc.Store(id=ids.cursor, data=None),
         dcc.Store(id=ids.drawn, data=None),
-        dcc.Store(id=ids.redraw, data=None),
         dcc.Store(id=ids.stream, data=None),
         dcc.Store(id=ids.events, data=None),
         dcc.Store(id=ids.live, data=None),
@@ -87,49 +79,6 @@ def chart_cards(ids: RunView, spec: dict[str, Any]) -> list[Any]:
     return charts + snaps
 
 
-def legend_items(chart: dict[str, Any], spec: dict[str, Any], drawn: set[str] | None = None) -> list[Any]:
-    """Plain metrics and baselines (a family's members are named in the plot's own legend). `drawn`: the
-    metrics the chart's figure draws, once it has points; a baseline it does not draw (the minimum-norm curve
-    of a run without a ridge) is not listed."""
-    kind = chart.get("kind", "lines")
-    families = [name for name in chart["metrics"] if specs.family(spec, name)]
-    items = []
-    if kind == "band":
-        for name in chart["metrics"]:
-            part = specs.family(spec, name)
-            over = f" — mean ± 95 % CI over {specs.title(part)}" if part else ""
-            items.append(legend_item(specs.label(spec, name) + over, metric_color(spec, name)))
-    elif kind == "lines":
-        for name in chart["metrics"]:
-            if name not in families:
-                items.append(legend_item(specs.label(spec, name), metric_color(spec, name)))
-            elif len(families) > 1:
-                items.append(legend_item(specs.label(spec, name), MUTED, DASHES[families.index(name) % len(DASHES)]))
-    items += [legend_item(specs.label(spec, name), BASELINE, "dash") for name in chart.get("baselines", [])
-              if drawn is None or name in drawn]
-    return items
-
-
-def drawn_metrics(figure: Any) -> set[str] | None:
-    """The metrics a whole figure draws points of (None: none yet, or not a whole figure)."""
-    if not isinstance(figure, dict):
-        return None
-    drawn = {str(trace.get("meta") or "").split("|")[0] for trace in figure.get("data", []) if trace.get("x")}
-    return drawn or None
-
-
-def legend_item(text: str, color: str, dash: str = "solid") -> Any:
-    style = {"background": color} if dash == "solid" else \
-        {"background": f"repeating-linear-gradient(90deg, {color} 0 4px, transparent 4px 7px)"}
-    return dmc.Text([html.Span(className="swatch", style=style), text], size="xs", c="dimmed",
-                    className="legend-item")
-
-
-def card_style(chart: dict[str, Any], drawn: set[str] | None) -> dict[str, str]:
-    """An optional chart's card is shown only once its figure draws points (its knob is on in this run)."""
-    return {"display": "none"} if chart.get("optional") and not drawn else {}
-
-
 def _card(title: str, legend: Any, body: list[Any], **props: Any) -> dmc.Card:
     return dmc.Card([
         dmc.Group([dmc.Text(title, fw=600, size="sm"), legend], justify="space-between", gap="xs", px=8, pt=4),
@@ -144,28 +93,6 @@ def _by(items: list[dict[str, Any]], key: str, wanted: list[Any]) -> list[dict[s
 # -- live updates ----------------------------------------------------------------------------------
 
 
-def shared_draw(run_id: str, charts: list[dict[str, Any]], spec: dict[str, Any]) -> tuple[dict, dict, dict, Any]:
-    """(run, figures, states, cursor) of `charts` drawn whole, shared by every viewer who asks within
-    SHARE_DRAW_S: a class opening one link draws the run once a second, not once per student. A draw that
-    old is still exact for the browser, which appends every point after its cursor from the stream."""
-    client = api()
-    key = (client.base_url, run_id, tuple(c["id"] for c in charts))
-    with _draws_lock:
-        kept = _draws.get(key)
-    if kept is None:
-        run = client.run(run_id)
-        kept = (run, *live_charts.draw_charts(
-            charts, spec, run, lambda names, since: client.metrics(run_id, names, since, live_charts.MAX_POINTS)))
-        with _draws_lock:
-            _draws[key] = kept
-    return kept
-
-
-SHARE_DRAW_S = 1.0
-_draws: TTLCache = TTLCache(maxsize=64, ttl=SHARE_DRAW_S)
-_draws_lock = threading.Lock()
-
-
 def register(app: Dash, ids: RunView) -> None:
     """The panel's callbacks, on `app`, for the ids of one page."""
 
@@ -177,10 +104,11 @@ def register(app: Dash, ids: RunView) -> None:
         Output(ids.legend(), "children"),
         Output(ids.card(), "style"),
         Input(ids.run, "data"),
-        Input(ids.redraw, "data"),
         State(ids.spec, "data"),
     )
-    def follow_run(run_ref, redraw, spec):
+    def follow_run(run_ref, spec):
+        """Every chart drawn whole when the page opens a run; the browser then follows its stream (and asks
+        /_draw/<run> for a chart drawn again: frontend/live_draws.py)."""
         charts = _by(spec["charts"], "id", [o["id"]["chart"] for o in ctx.outputs_list[0]])
         legends = _by(spec["charts"], "id", [o["id"]["chart"] for o in ctx.outputs_list[4]])
         cards = _by(spec["charts"], "id", [o["id"]["chart"] for o in ctx.outputs_list[5]])
@@ -188,28 +116,21 @@ def register(app: Dash, ids: RunView) -> None:
         if not run_id:
             return [chart_figure(c, spec, []) for c in charts], None, None, None, \
                 [legend_items(c, spec) for c in legends], [card_style(c, None) for c in cards]
-        asked = redraw if ctx.triggered_id == ids.redraw and (redraw or {}).get("run") == run_id else None
-        some = (asked or {}).get("charts")  # None: a new run, or the run's end: every chart
-        whole = some is None
-        wanted = charts if some is None else [c for c in charts if c["id"] in some]
         try:
-            run, figures, states, after = shared_draw(run_id, wanted, spec)
+            run, figures, states, after = shared_draw(run_id, charts, spec)
         except ApiError as exc:
             # A run that is not there stops the stream; anything else (the API restarting) is asked again.
             return [no_update] * len(charts), no_update, {"error": str(exc), "status": exc.status}, \
                 None if exc.status == 404 else no_update, [no_update] * len(legends), [no_update] * len(cards)
-        drawn = {"run": run_id, "whole": whole, "after": after, "status": run["status"], "charts": states,
-                 "limits": live_charts.LIMITS, "published": run if whole else None}
-        # Drawn whole: the browser follows the stream from the points drawn (or, the run ended, stops).
-        stream = (live_charts.events_url(run_id, after) if run["status"] in ACTIVE else None) if whole else no_update
-        figure_of = {c["id"]: figures.get(c["id"], no_update) for c in charts}
+        drawn = {"run": run_id, "whole": True, "after": after, "status": run["status"], "charts": states,
+                 "limits": live_charts.LIMITS, "published": run}
+        # The browser follows the stream from the points drawn (none once the run has ended).
+        stream = live_charts.events_url(run_id, after) if run["status"] in ACTIVE else None
         # A legend follows its chart when the chart is drawn (a point appended never adds a curve), and an
         # optional chart's card shows once its figure draws points.
-        legend = [legend_items(c, spec, drawn_metrics(figures[c["id"]])) if c["id"] in figures else no_update
-                  for c in legends]
-        style = [card_style(c, drawn_metrics(figures[c["id"]])) if c["id"] in figures else no_update for c in cards]
-        live = {"run": run} if whole else no_update  # the browser publishes the run between whole draws
-        return [figure_of[c["id"]] for c in charts], drawn, live, stream, legend, style
+        legend = [legend_items(c, spec, drawn_metrics(figures[c["id"]])) for c in legends]
+        style = [card_style(c, drawn_metrics(figures[c["id"]])) for c in cards]
+        return [figures[c["id"]] for c in charts], drawn, {"run": run}, stream, legend, style
 
     # In the browser: open (or close) the event stream; take each event in (append points, move the
     # progress, publish the run on change, ask for a redraw where appending cannot do).

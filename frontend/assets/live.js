@@ -7,8 +7,10 @@
    run to the server's status and snapshot callbacks when its status changes (its summary at most every
    LIVE_S), and asks the server to draw a chart whole again only when appending cannot do: a series with no
    trace yet or new marks (at once); a point outside a log axis' drawn ticks, too many points, or a chart
-   that depends on all its points at once (at most every redraw_s); the run's end. A redraw is drawn up to some cursor; the events the browser got
-   after it are appended again from a short memory, so a redraw neither loses nor repeats points. */
+   that depends on all its points at once (at most every redraw_s); the run's end. A redraw is fetched from
+   /_draw/<run> (frontend/live_draws.py: drawn once for every viewer of the run), drawn up to some cursor; the
+   events the browser got after it are appended again from a short memory, so a redraw neither loses nor
+   repeats points. */
 (function () {
     "use strict";
     const KEEP_EVENTS = 400;  // recent metrics events remembered, to re-append after a redraw
@@ -18,7 +20,7 @@
     const views = {};
     const view = (id) => views[id] || (views[id] = {
         source: null, url: null, queue: [], count: 0, recent: [], pending: {}, drawnAt: {}, stale: {},
-        wanted: new Set(), publishedKey: null, publishedSummary: null, publishedAt: 0, asked: 0, done: false,
+        wanted: new Set(), publishedKey: null, publishedSummary: null, publishedAt: 0, done: false,
     });
     const nu = () => window.dash_clientside.no_update;
     const now = () => Date.now() / 1000;
@@ -143,6 +145,59 @@
         }
     }
 
+    // Take a draw (the page's first, or one fetched from /_draw) into `state`: its charts' states, then the
+    // points that came in while the server drew, appended to those charts again.
+    function merge(v, state, drawn, extend, t) {
+        if (drawn.whole || !state || state.run !== drawn.run) {
+            state = {run: drawn.run, after: drawn.after, status: drawn.status, charts: drawn.charts,
+                     limits: drawn.limits};
+            v.wanted.clear();
+            v.stale = {};
+            v.pending = {};
+            if (drawn.published) {  // the panels are drawn from this run: not published again for it
+                Object.assign(v, {publishedKey: publishedKey(drawn.published),
+                                  publishedSummary: json(drawn.published.summary), publishedAt: t});
+            }
+        } else {
+            Object.assign(state.charts, drawn.charts);
+        }
+        const redrawn = Object.keys(drawn.charts);
+        for (const id of redrawn) {
+            delete v.pending[id];
+            delete v.stale[id];
+            v.wanted.delete(id);
+            v.drawnAt[id] = t;
+        }
+        for (const event of v.recent) {
+            if (drawn.after === null || event.cursor > drawn.after) {
+                append(v, state, event.series, redrawn, extend);
+            }
+        }
+        return state;
+    }
+
+    // Fetch charts drawn again (null: all of them) from /_draw: the server draws them once for every viewer of
+    // the run; their figures, legends and cards are put in place here, their states taken in by `take`.
+    function redraw(v, eventsId, prefix, runId, charts) {
+        // null: the run ended, and the draw must show how (not one shared from a moment before)
+        const query = charts ? "?charts=" + charts.map(encodeURIComponent).join(",") : "?final=1";
+        const set = window.dash_clientside.set_props;
+        fetch(`/_draw/${encodeURIComponent(runId)}${query}`)
+            .then((response) => (response.ok ? response.json() : Promise.reject(response.status)))
+            .then((answer) => {
+                for (const [id, figure] of Object.entries(answer.figures)) {
+                    set({type: prefix + "chart", chart: id}, {figure: figure});
+                    set({type: prefix + "legend", chart: id}, {children: answer.legends[id]});
+                    set({type: prefix + "card", chart: id}, {style: answer.cards[id]});
+                }
+                v.queue.push({type: "drawn", data: {run: answer.run, whole: answer.whole, after: answer.after,
+                    status: answer.status, charts: answer.charts, limits: answer.limits, published: answer.published}});
+                v.count += 1;
+                set(eventsId, {data: v.count});
+            })
+            .catch(() => {});  // asked again once LOST_S has passed
+    }
+
     function take(_count, drawn, cursor, eventsId, chartIds) {
         const v = view(eventsId);
         const prefix = eventsId.slice(0, -"events".length);
@@ -152,36 +207,8 @@
         let live = nu();
         const t = now();
 
-        if (triggered.includes(prefix + "drawn.data")) {
-            if (!drawn) {
-                state = null;
-            } else if (drawn.whole || !state || state.run !== drawn.run) {
-                state = {run: drawn.run, after: drawn.after, status: drawn.status, charts: drawn.charts,
-                         limits: drawn.limits};
-                v.wanted.clear();
-                v.stale = {};
-                v.pending = {};
-                if (drawn.published) {  // the server drew the panels from this run: not published again
-                    Object.assign(v, {publishedKey: publishedKey(drawn.published),
-                                      publishedSummary: json(drawn.published.summary), publishedAt: t});
-                }
-            } else {
-                Object.assign(state.charts, drawn.charts);
-            }
-            if (drawn) {
-                const redrawn = Object.keys(drawn.charts);
-                for (const id of redrawn) {
-                    delete v.pending[id];
-                    delete v.stale[id];
-                    v.wanted.delete(id);
-                    v.drawnAt[id] = t;
-                }
-                for (const event of v.recent) {  // what came in while the server drew
-                    if (drawn.after === null || event.cursor > drawn.after) {
-                        append(v, state, event.series, redrawn, extend);
-                    }
-                }
-            }
+        if (triggered.includes(prefix + "drawn.data")) {  // the page's first draw of a run
+            state = drawn ? merge(v, state, drawn, extend, t) : null;
         }
 
         for (const event of v.queue.splice(0)) {
@@ -217,13 +244,18 @@
                 }
             } else if (event.type === "done") {
                 v.done = true;
+            } else if (event.type === "drawn") {  // charts drawn again, fetched from /_draw
+                state = merge(v, state, event.data, extend, t);
+                if (event.data.published) {  // the run's end, drawn whole: the panels show how it ended
+                    live = {run: event.data.published};
+                }
             }
         }
 
-        let redraw = null;
+        let asked = undefined;
         if (state && v.done) {
             v.done = false;
-            redraw = {run: state.run, charts: null, n: ++v.asked};  // the final curves, every chart whole
+            asked = null;  // the final curves, every chart whole
         } else if (state && ["queued", "running"].includes(state.status)) {
             // A chart missing a curve or its marks is drawn again at once; one that only needs its axes or
             // its downsampling renewed, or depends on all its points, at most every redraw_s.
@@ -235,7 +267,7 @@
                 for (const id of ready) {
                     v.pending[id] = t;
                 }
-                redraw = {run: state.run, charts: ready, n: ++v.asked};
+                asked = ready;
             }
         }
 
@@ -243,8 +275,8 @@
             const out = extend[id.chart];
             return out ? [{x: out.x, y: out.y}, out.traces] : nu();
         });
-        if (redraw) {  // set, not returned: the redraw's answer comes back to this function (`drawn`)
-            window.dash_clientside.set_props(prefix + "redraw", {data: redraw});
+        if (asked !== undefined) {
+            redraw(v, eventsId, prefix, state.run, asked);
         }
         return [extendData, state === cursor ? nu() : state, live];
     }

@@ -7,7 +7,7 @@ the unit tests validate every figure by building the go.Figure there instead.
 - A plain metric: one line in the colour of its role. A family metric: a line per member on a sequential
   colour scale (log-spaced on a log family), named in a legend titled with the family ("m = 16"); several
   family metrics on one chart share the member colours and differ by dash.
-- Baselines ("least squares"): gray dashed, named in the card's legend (see run_view.legend_items).
+- Baselines ("least squares"): gray dashed, named in the card's legend (see chart_legends.legend_items).
 - Fit, transitions and references: see `fit` and `marks`.
 
 Every series trace carries its series key as `meta` ("loss|16"): live updates extend a trace found by its key

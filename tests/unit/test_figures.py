@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 import pytest
 from plotly.colors import sample_colorscale
 
+from frontend.chart_legends import drawn_metrics, legend_items
 from frontend.figures.band import band_stats, t975
 from frontend.figures.chart import chart_figure, chart_metrics, extendable
 from frontend.figures.colors import (
@@ -28,7 +29,6 @@ from frontend.figures.snapshots import snapshot_figure
 from frontend.figures.spec import title
 from frontend.numbers import measured, number
 from frontend.run_panels import claims_panel, progress_percent, progress_text, status_panel, verdict_look
-from frontend.run_view import drawn_metrics, legend_items
 
 AXES = [{"id": "step", "label": "step", "unit": "steps", "scale": "linear"},
         {"id": "p", "label": "features p", "unit": "features", "scale": "log"},

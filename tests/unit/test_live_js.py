@@ -27,6 +27,9 @@ class FakeSource {
 FakeSource.CLOSED = 2;
 FakeSource.opened = [];
 global.EventSource = FakeSource;
+const fetched = [];  // [url, resolve]: the test answers a redraw when it chooses
+global.fetch = (url) => new Promise((resolve) => fetched.push([url, (answer) => resolve({ok: true, json: () => answer})]));
+const settle = () => new Promise((resolve) => setImmediate(resolve));
 eval(fs.readFileSync(process.argv[2], "utf8"));
 const live = window.dash_clientside.phaselab;
 const ID = "v-events", CHARTS = [{chart: "loss"}, {chart: "logged"}];
@@ -41,8 +44,9 @@ const chart = (traces, room, names) => ({names: names || ["train/loss", "val/los
                                          room: room || {}, transitions: [], derived: {}});
 const drawn = (charts, after, whole) => ({run: "r1", whole, after, status: "running", charts,
                                          limits: {refetch_points: 3000, redraw_s: 2}, published: whole ? run("running", null, 1) : null});
-const redraws = () => setProps.filter(([id]) => id === "v-redraw").map(([, p]) => p.data.charts);
+const redraws = () => fetched.map(([url]) => (url.includes("?charts=") ? decodeURIComponent(url.split("?charts=")[1]).split(",") : null));
 const out = {};
+(async () => {
 
 live.follow("/api/runs/r1/events?after=10", ID);
 const source = FakeSource.opened[0];
@@ -67,9 +71,13 @@ source.emit("metrics", {series: [{metric: "val/loss", member: null, x: [4], valu
 result = take(cursor, null, ["v-events.data"]);
 cursor = result[1];
 out.redraws_2 = redraws();
-// the server answers the loss redraw, drawn up to cursor 14: the point of cursor 15 is appended again
-cursor = take(cursor, drawn({loss: chart([["train/loss", null, 0, 3, 4], ["val/loss", null, 1, 4, 1]])}, 14, false),
-              ["v-drawn.data"]);
+// the server answers the loss redraw, drawn up to cursor 14: its figure is put in place, and the point of
+// cursor 15 is appended to it again
+fetched[0][1]({...drawn({loss: chart([["train/loss", null, 0, 3, 4], ["val/loss", null, 1, 4, 1]])}, 14, false),
+               figures: {loss: {data: []}}, legends: {loss: []}, cards: {loss: {}}});
+await settle();
+out.figure_set = setProps.some(([id, p]) => id.chart === "loss" && id.type === "v-chart" && p.figure);
+cursor = take(cursor, null, ["v-events.data"]);
 out.replayed = cursor[0];
 cursor = cursor[1];
 clock += 2;
@@ -84,9 +92,11 @@ source.emit("run", run("succeeded", {transitions: [], claims: []}, 100));
 source.emit("done", {status: "succeeded"});
 out.status_change = take(cursor, null, ["v-events.data"])[2];
 out.redraws_4 = redraws();
+out.final_url = fetched[fetched.length - 1][0];
 out.closed = source.readyState === 2;
 out.progress = setProps.filter(([id]) => id === "v-progress-text").length;
 console.log(JSON.stringify(out));
+})();
 """
 
 
@@ -119,6 +129,7 @@ def test_a_series_without_a_trace_is_redrawn_at_once_a_log_axis_outgrown_only_af
 
 
 def test_points_that_came_in_while_the_server_drew_are_appended_to_the_redrawn_chart(out):
+    assert out["figure_set"]  # the fetched figure replaced the chart's
     loss, logged = out["replayed"]
     assert loss == [{"x": [[4]], "y": [[0.01]]}, [0]]  # the event after the redraw's cursor, on its new trace index
     assert logged == {"no_update": True}  # not redrawn: it had that point already
@@ -131,4 +142,5 @@ def test_the_run_is_published_on_a_new_status_at_once_and_not_for_values_alone(o
 
 def test_the_end_redraws_every_chart_and_closes_the_stream(out):
     assert out["redraws_4"][-1] is None and out["closed"]
+    assert out["final_url"] == "/_draw/r1?final=1"  # not a draw shared from before the run ended
     assert out["progress"] == 0  # no progress element on this fake page: nothing set

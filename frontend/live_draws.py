@@ -1,0 +1,86 @@
+"""Charts drawn whole for many viewers at once: `shared_draw`, and `GET /_draw/<run_id>?charts=a,b`.
+
+Every viewer of a live run asks for a chart drawn again at the same moment (its loss fell a decade, a
+transition was marked, the run ended: they all follow the same stream). A Dash callback per viewer would
+draw, serialize and bridge the same figures a hundred times; instead the browser (assets/live.js) fetches
+this plain route, whose answer is drawn and serialized once and shared by every viewer who asks within
+SHARE_DRAW_S. Such an answer is still exact for each of them: the browser appends every point after its
+cursor, those it got while the server drew included.
+"""
+
+import threading
+from typing import Any
+
+import flask
+from cachetools import TTLCache
+from plotly.io.json import to_json_plotly
+
+from frontend import live_charts
+from frontend.chart_legends import card_style, drawn_metrics, legend_items
+from frontend.client import ApiError, api
+from frontend.run_panels import ACTIVE
+
+SHARE_DRAW_S = 1.0
+_draws: TTLCache = TTLCache(maxsize=64, ttl=SHARE_DRAW_S)
+_answers: TTLCache = TTLCache(maxsize=64, ttl=SHARE_DRAW_S)
+_lock = threading.Lock()
+
+
+def shared_draw(run_id: str, charts: list[dict[str, Any]], spec: dict[str, Any],
+                final: bool = False) -> tuple[dict, dict, dict, Any]:
+    """(run, figures, states, cursor) of `charts` drawn whole, shared by every viewer who asks within
+    SHARE_DRAW_S: a class opening one link draws the run once a second, not once per student. `final`: the
+    browser saw the run end, so a draw made while it was still live is not good enough."""
+    client = api()
+    key = (client.base_url, run_id, tuple(c["id"] for c in charts))
+    with _lock:
+        kept = _draws.get(key)
+    if kept is not None and final and kept[0]["status"] in ACTIVE:
+        kept = None
+    if kept is None:
+        run = client.run(run_id)
+        kept = (run, *live_charts.draw_charts(
+            charts, spec, run, lambda names, since: client.metrics(run_id, names, since, live_charts.MAX_POINTS)))
+        with _lock:
+            _draws[key] = kept
+    return kept
+
+
+def redraw_answer(run_id: str, chart_ids: list[str] | None, final: bool = False) -> bytes:
+    """JSON: per chart its figure, legend and card style, and the state the browser keeps (as the page's first
+    draw gives); with no chart ids, every chart, and the run itself to publish to the status panel."""
+    client = api()
+    key = (client.base_url, run_id, tuple(chart_ids) if chart_ids else None, final)
+    with _lock:
+        kept = _answers.get(key)
+    if kept is not None:
+        return kept
+    run = client.run(run_id)
+    spec = live_charts.view_spec(client.phenomenon(run["phenomenon"]))
+    charts = [c for c in spec["charts"] if not chart_ids or c["id"] in chart_ids]
+    run, figures, states, after = shared_draw(run_id, charts, spec, final)
+    drawn = {c["id"]: drawn_metrics(figures[c["id"]]) for c in charts}
+    answer = to_json_plotly({
+        "run": run_id, "whole": not chart_ids, "after": after, "status": run["status"], "charts": states,
+        "limits": live_charts.LIMITS, "published": None if chart_ids else run,
+        "figures": figures,
+        "legends": {c["id"]: legend_items(c, spec, drawn[c["id"]]) for c in charts},
+        "cards": {c["id"]: card_style(c, drawn[c["id"]]) for c in charts},
+        "live": run["status"] in ACTIVE,
+    }).encode()
+    if not final or run["status"] not in ACTIVE:
+        with _lock:
+            _answers[key] = answer
+    return answer
+
+
+def register(server: flask.Flask) -> None:
+    @server.get("/_draw/<run_id>")
+    def draw(run_id: str) -> flask.Response:
+        charts = [c for c in (flask.request.args.get("charts") or "").split(",") if c] or None
+        try:
+            body = redraw_answer(run_id, charts, final=flask.request.args.get("final") == "1")
+        except ApiError as exc:
+            return flask.Response(to_json_plotly({"error": str(exc)}), status=exc.status or 502,
+                                  mimetype="application/json")
+        return flask.Response(body, mimetype="application/json", headers={"Cache-Control": "no-store"})
