@@ -69,6 +69,10 @@ class Recorded:
     every: float = 0.0  # a live callback: the page repeated it this often while recorded
 
     @property
+    def redraw(self) -> bool:
+        return "/_draw/" in self.url  # charts drawn again (frontend/live_draws.py)
+
+    @property
     def label(self) -> str:
         """The path, or for a Dash callback the first thing it updates."""
         if "_dash-update-component" not in self.url:
@@ -227,7 +231,7 @@ def record_page(base: str, run_id: str, seconds: float = 12.0) -> list[Recorded]
         loaded["at"] = time.monotonic()
         page.wait_for_timeout(seconds * 1000)
         browser.close()
-    live = [r for r in recorded if r.what == "live" and "_dash-update-component" in r.url]
+    live = [r for r in recorded if r.what == "live" and ("_dash-update-component" in r.url or "/_draw/" in r.url)]
     # Each callback the page repeated (its newest request), replayed as often as the page made it.
     by_output: dict[str, list[Recorded]] = {}
     for r in live:
@@ -305,8 +309,14 @@ async def follow(client: httpx.AsyncClient, base: str, run_id: str, after: int, 
 
 
 async def repeat(client: httpx.AsyncClient, r: Recorded, level: Level, until: float) -> None:
-    """The page's callback `r`, as often as the page made it, from a random phase."""
-    await asyncio.sleep(random.uniform(0, r.every))
+    """The page's callback `r`, as often as the page made it. A chart is drawn again when the run's data asks
+    for it (its loss falls a decade, a transition is marked): at the same moment for every viewer of the run,
+    give or take the stream's delivery; the status and snapshot callbacks follow each viewer's own cadence
+    (a changed summary, at most every 10 s), from a random phase."""
+    if r.redraw:
+        await asyncio.sleep((r.every - time.monotonic() % r.every) + random.uniform(0, 0.3))
+    else:
+        await asyncio.sleep(random.uniform(0, r.every))
     while time.monotonic() < until:
         await timed(client, r, level)
         await asyncio.sleep(r.every)

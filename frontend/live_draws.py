@@ -9,7 +9,8 @@ cursor, those it got while the server drew included.
 """
 
 import threading
-from typing import Any
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
 import flask
 from cachetools import TTLCache
@@ -20,10 +21,31 @@ from frontend.chart_legends import card_style, drawn_metrics, legend_items
 from frontend.client import ApiError, api
 from frontend.run_panels import ACTIVE
 
+T = TypeVar("T")
 SHARE_DRAW_S = 1.0
 _draws: TTLCache = TTLCache(maxsize=64, ttl=SHARE_DRAW_S)
 _answers: TTLCache = TTLCache(maxsize=64, ttl=SHARE_DRAW_S)
+_gates: TTLCache = TTLCache(maxsize=256, ttl=60.0)  # one lock per key being made (keys name their cache)
 _lock = threading.Lock()
+
+
+def _shared(cache: TTLCache, key: Hashable, make: Callable[[], T], keep: Callable[[T], bool]) -> T:
+    """`make()`, made once for everyone who asks for `key` at the same time (the others wait for it, rather
+    than all drawing the same figures at once) and kept SHARE_DRAW_S when `keep` says it may be."""
+    with _lock:
+        kept = cache.get(key)
+        if kept is not None:
+            return kept
+        gate = _gates.setdefault(key, threading.Lock())
+    with gate:
+        with _lock:
+            kept = cache.get(key)
+        if kept is None:
+            kept = make()
+            if keep(kept):
+                with _lock:
+                    cache[key] = kept
+    return kept
 
 
 def shared_draw(run_id: str, charts: list[dict[str, Any]], spec: dict[str, Any],
@@ -32,46 +54,38 @@ def shared_draw(run_id: str, charts: list[dict[str, Any]], spec: dict[str, Any],
     SHARE_DRAW_S: a class opening one link draws the run once a second, not once per student. `final`: the
     browser saw the run end, so a draw made while it was still live is not good enough."""
     client = api()
-    key = (client.base_url, run_id, tuple(c["id"] for c in charts))
-    with _lock:
-        kept = _draws.get(key)
-    if kept is not None and final and kept[0]["status"] in ACTIVE:
-        kept = None
-    if kept is None:
+
+    def make() -> tuple[dict, dict, dict, Any]:
         run = client.run(run_id)
-        kept = (run, *live_charts.draw_charts(
+        return (run, *live_charts.draw_charts(
             charts, spec, run, lambda names, since: client.metrics(run_id, names, since, live_charts.MAX_POINTS)))
-        with _lock:
-            _draws[key] = kept
-    return kept
+
+    key = ("draw", client.base_url, run_id, tuple(c["id"] for c in charts), final)
+    return _shared(_draws, key, make, lambda kept: not final or kept[0]["status"] not in ACTIVE)
 
 
 def redraw_answer(run_id: str, chart_ids: list[str] | None, final: bool = False) -> bytes:
     """JSON: per chart its figure, legend and card style, and the state the browser keeps (as the page's first
     draw gives); with no chart ids, every chart, and the run itself to publish to the status panel."""
     client = api()
-    key = (client.base_url, run_id, tuple(chart_ids) if chart_ids else None, final)
-    with _lock:
-        kept = _answers.get(key)
-    if kept is not None:
-        return kept
-    run = client.run(run_id)
-    spec = live_charts.view_spec(client.phenomenon(run["phenomenon"]))
-    charts = [c for c in spec["charts"] if not chart_ids or c["id"] in chart_ids]
-    run, figures, states, after = shared_draw(run_id, charts, spec, final)
-    drawn = {c["id"]: drawn_metrics(figures[c["id"]]) for c in charts}
-    answer = to_json_plotly({
-        "run": run_id, "whole": not chart_ids, "after": after, "status": run["status"], "charts": states,
-        "limits": live_charts.LIMITS, "published": None if chart_ids else run,
-        "figures": figures,
-        "legends": {c["id"]: legend_items(c, spec, drawn[c["id"]]) for c in charts},
-        "cards": {c["id"]: card_style(c, drawn[c["id"]]) for c in charts},
-        "live": run["status"] in ACTIVE,
-    }).encode()
-    if not final or run["status"] not in ACTIVE:
-        with _lock:
-            _answers[key] = answer
-    return answer
+
+    def make() -> tuple[bytes, bool]:
+        run = client.run(run_id)
+        spec = live_charts.view_spec(client.phenomenon(run["phenomenon"]))
+        charts = [c for c in spec["charts"] if not chart_ids or c["id"] in chart_ids]
+        run, figures, states, after = shared_draw(run_id, charts, spec, final)
+        drawn = {c["id"]: drawn_metrics(figures[c["id"]]) for c in charts}
+        answer = to_json_plotly({
+            "run": run_id, "whole": not chart_ids, "after": after, "status": run["status"], "charts": states,
+            "limits": live_charts.LIMITS, "published": None if chart_ids else run,
+            "figures": figures,
+            "legends": {c["id"]: legend_items(c, spec, drawn[c["id"]]) for c in charts},
+            "cards": {c["id"]: card_style(c, drawn[c["id"]]) for c in charts},
+        }).encode()
+        return answer, run["status"] in ACTIVE
+
+    key = ("answer", client.base_url, run_id, tuple(chart_ids) if chart_ids else None, final)
+    return _shared(_answers, key, make, lambda kept: not final or not kept[1])[0]
 
 
 def register(server: flask.Flask) -> None:

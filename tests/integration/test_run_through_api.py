@@ -124,3 +124,25 @@ def test_followers_of_a_live_run_share_its_feed_and_a_reconnect_resumes_after_it
         assert steps_of(first) + steps_of(rest) == list(range(total + 1))  # nothing lost, nothing twice
         for events in results:
             assert steps_of(events) == list(range(total + 1)) and events[-1] == ("done", {"status": "succeeded"})
+
+
+def test_charts_drawn_again_come_once_for_all_viewers_from_the_ui(tmp_path):
+    """GET /_draw/<run> (the browser's redraws): figures, legends, cards and states of the charts asked for;
+    at the run's end (final=1) the run as it ended; concurrent askers share one draw."""
+    with database("sqlite", tmp_path) as url, running_server(url, tmp_path / "server.log", workers=1) as base:
+        run_id = httpx.post(f"{base}/api/runs", json={"phenomenon": "grokking", "preset": "tiny"}).json()["id"]
+        wait_for(base, run_id, {"succeeded"})
+        charts = [c["id"] for c in httpx.get(f"{base}/api/phenomena/grokking").json()["charts"]]
+        with ThreadPoolExecutor(20) as pool:
+            answers = list(pool.map(lambda _: httpx.get(f"{base}/_draw/{run_id}", params={"final": "1"}).json(),
+                                    range(20)))
+        whole = answers[0]
+        assert all(answer == whole for answer in answers)  # one draw, shared
+        assert whole["whole"] and whole["status"] == "succeeded" and whole["published"]["status"] == "succeeded"
+        assert set(whole["figures"]) == set(whole["charts"]) == set(charts)
+        assert whole["charts"]["accuracy"]["traces"][0][3] == 500  # drawn to the run's last step
+        assert whole["cards"]["label_noise"] == {"display": "none"}  # an optional chart with no points stays hidden
+        one = httpx.get(f"{base}/_draw/{run_id}", params={"charts": "loss"}).json()
+        assert set(one["figures"]) == {"loss"} and not one["whole"] and one["published"] is None
+        missing = httpx.get(f"{base}/_draw/nope")
+        assert missing.status_code == 404 and "nope" in missing.json()["error"]
