@@ -28,6 +28,13 @@
     const json = (value) => JSON.stringify(value === undefined ? null : value);
 
     function follow(url, eventsId) {
+        for (const [id, other] of Object.entries(views)) {  // a page left behind (the app navigated away)
+            // (a Store has no element; the view's status panel does)
+            if (id !== eventsId && other.source && !document.getElementById(id.slice(0, -"events".length) + "status")) {
+                other.source.close();
+                other.source = null;
+            }
+        }
         const v = view(eventsId);
         if (v.source && url && path(url) === path(v.url) && v.source.readyState !== EventSource.CLOSED) {
             return nu();  // the same run, still followed: the stream goes on
