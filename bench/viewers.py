@@ -311,10 +311,10 @@ async def follow(client: httpx.AsyncClient, base: str, run_id: str, after: int, 
 async def repeat(client: httpx.AsyncClient, r: Recorded, level: Level, until: float) -> None:
     """The page's callback `r`, as often as the page made it. A chart is drawn again when the run's data asks
     for it (its loss falls a decade, a transition is marked): at the same moment for every viewer of the run,
-    give or take the stream's delivery; the status and snapshot callbacks follow each viewer's own cadence
+    spread over 1.5 s as the page does; the status and snapshot callbacks follow each viewer's own cadence
     (a changed summary, at most every 10 s), from a random phase."""
-    if r.redraw:
-        await asyncio.sleep((r.every - time.monotonic() % r.every) + random.uniform(0, 0.3))
+    if r.redraw:  # each browser asks at a random point of 1.5 s (frontend/assets/live.js SPREAD_S)
+        await asyncio.sleep((r.every - time.monotonic() % r.every) + random.uniform(0, 1.5))
     else:
         await asyncio.sleep(random.uniform(0, r.every))
     while time.monotonic() < until:

@@ -4,7 +4,7 @@ Every viewer of a live run asks for a chart drawn again at the same moment (its 
 transition was marked, the run ended: they all follow the same stream). A Dash callback per viewer would
 draw, serialize and bridge the same figures a hundred times; instead the browser (assets/live.js) fetches
 this plain route, whose answer is drawn and serialized once and shared by every viewer who asks within
-SHARE_DRAW_S. Such an answer is still exact for each of them: the browser appends every point after its
+SHARE_DRAW_S (the browsers spread their asking over 1.5 s, so the answers go out over that span). Such an answer is still exact for each of them: the browser appends every point after its
 cursor, those it got while the server drew included.
 """
 
@@ -22,7 +22,7 @@ from frontend.client import ApiError, api
 from frontend.run_panels import ACTIVE
 
 T = TypeVar("T")
-SHARE_DRAW_S = 1.0
+SHARE_DRAW_S = 2.0  # longer than the browsers' spread of one redraw (assets/live.js SPREAD_S)
 _draws: TTLCache = TTLCache(maxsize=64, ttl=SHARE_DRAW_S)
 _answers: TTLCache = TTLCache(maxsize=64, ttl=SHARE_DRAW_S)
 _gates: TTLCache = TTLCache(maxsize=256, ttl=60.0)  # one lock per key being made (keys name their cache)

@@ -7,7 +7,7 @@ read per tick (the API's shared feed), not a hundred callbacks. The server callb
 - `follow_run`: draws every chart whole (see `live_charts`) when the page opens a run, and points the
   browser's stream at the points after those drawn. When appending is not enough (a new series, a log axis
   outgrown, new marks, the run's end) the browser fetches the charts drawn again from `/_draw/<run>`
-  (`live_draws`): the same answer, serialized once, for every viewer who asks within a second, since they all
+  (`live_draws`): the same answer, serialized once, for every viewer who asks within two seconds, since they all
   ask at the same moment (they follow the same run);
 - `show_status`: the status and claims panels, from the run the browser last published (its progress text
   and bar move in the browser; the claims are redrawn only on change);

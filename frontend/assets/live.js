@@ -16,6 +16,7 @@
     const KEEP_EVENTS = 400;  // recent metrics events remembered, to re-append after a redraw
     const LIVE_S = 10;  // a changed summary is published at most this often (a status change: at once)
     const LOST_S = 15;  // a redraw asked for and not answered this long is asked again
+    const SPREAD_S = 1.5;  // viewers spread their redraws over this long (frontend/live_draws.SHARE_DRAW_S covers it)
 
     const views = {};
     const view = (id) => views[id] || (views[id] = {
@@ -283,7 +284,10 @@
             return out ? [{x: out.x, y: out.y}, out.traces] : nu();
         });
         if (asked !== undefined) {
-            redraw(v, eventsId, prefix, state.run, asked);
+            // A run's viewers all need the same redraw at the same moment: each asks at a random point of
+            // SPREAD_S, so the server sends the one shared answer over that span, not all at once.
+            const runId = state.run;
+            setTimeout(() => redraw(v, eventsId, prefix, runId, asked), Math.random() * SPREAD_S * 1000);
         }
         return [extendData, state === cursor ? nu() : state, live];
     }

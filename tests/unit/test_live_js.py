@@ -27,6 +27,7 @@ class FakeSource {
 FakeSource.CLOSED = 2;
 FakeSource.opened = [];
 global.EventSource = FakeSource;
+global.setTimeout = (fn) => { fn(); return 0; };  // the redraw's random spread: at once here
 const fetched = [];  // [url, resolve]: the test answers a redraw when it chooses
 global.fetch = (url) => new Promise((resolve) => fetched.push([url, (answer) => resolve({ok: true, json: () => answer})]));
 const settle = () => new Promise((resolve) => setImmediate(resolve));
