@@ -285,9 +285,12 @@
         });
         if (asked !== undefined) {
             // A run's viewers all need the same redraw at the same moment: each asks at a random point of
-            // SPREAD_S, so the server sends the one shared answer over that span, not all at once.
+            // SPREAD_S, so the server sends the one shared answer over that span, not all at once. Not the
+            // first points of charts still empty: those are small, and what a viewer is waiting to see.
             const runId = state.run;
-            setTimeout(() => redraw(v, eventsId, prefix, runId, asked), Math.random() * SPREAD_S * 1000);
+            const first = asked !== null && asked.every((id) => !(state.charts[id] || {}).traces
+                || !state.charts[id].traces.length);
+            setTimeout(() => redraw(v, eventsId, prefix, runId, asked), first ? 0 : Math.random() * SPREAD_S * 1000);
         }
         return [extendData, state === cursor ? nu() : state, live];
     }

@@ -4,11 +4,19 @@ point exactly once, in order, whenever it joins, falls behind or reconnects."""
 import asyncio
 import json
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from backend.api import feeds as feeds_module
 from backend.api.feeds import Feeds, Snapshot, follow
+
+
+def run_async(main):
+    """asyncio.run(main()) in a thread of its own: a session-wide Playwright (the browser tests) keeps an event
+    loop running in the main thread, where asyncio.run refuses to start another."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, main()).result(timeout=60)
 
 
 class FakeRun:
@@ -65,15 +73,15 @@ def test_many_followers_share_one_read_per_tick_and_each_gets_every_point_once()
         feeds = Feeds(run.read, interval=0.005)
         seen = [[] for _ in range(40)]
         tasks = [asyncio.create_task(collect(follow(feeds, "r", 0), seen[i])) for i in range(40)]
-        await asyncio.sleep(0.05)
+        while "r" not in feeds.feeds or len(feeds.feeds["r"].followers) < 40:  # all joined (own read done)
+            await asyncio.sleep(0.005)
+        loop = asyncio.get_running_loop()
         joined_reads, started = run.reads, loop.time()
         await drive(run, ticks=30)
         kinds = await asyncio.gather(*tasks)
         return run, seen, kinds, joined_reads, loop.time() - started
 
-    loop = asyncio.new_event_loop()
-    run, seen, kinds, joined_reads, elapsed = loop.run_until_complete(main())
-    loop.close()
+    run, seen, kinds, joined_reads, elapsed = run_async(main)
     total = len(run.values)
     assert all(points == list(range(1, total + 1)) for points in seen)  # each: every point once, in order
     assert all(k[-1] == "done" and k.count("done") == 1 for k in kinds)
@@ -96,7 +104,7 @@ def test_a_follower_joining_mid_run_or_resuming_after_a_cursor_starts_exactly_th
         await asyncio.gather(first, second, third)
         return run, early, late, resumed
 
-    run, early, late, resumed = asyncio.run(main())
+    run, early, late, resumed = run_async(main)
     total = len(run.values)
     assert early == late == list(range(1, total + 1))
     assert resumed == list(range(21, total + 1))
@@ -121,7 +129,7 @@ def test_a_follower_that_falls_behind_catches_up_by_its_own_read(monkeypatch):
         rest = await collect(stream, seen)
         return run, first, seen, rest
 
-    run, first, seen, rest = asyncio.run(main())
+    run, first, seen, rest = run_async(main)
     assert first.event == "run"
     assert seen == list(range(1, len(run.values) + 1)) and rest[-1] == "done"
 
@@ -136,7 +144,7 @@ def test_a_finished_run_is_answered_by_one_read_without_a_feed():
         kinds = await collect(follow(feeds, "r", 0), seen)
         return run, kinds, seen, feeds
 
-    run, kinds, seen, feeds = asyncio.run(main())
+    run, kinds, seen, feeds = run_async(main)
     assert kinds == ["metrics", "run", "done"] and seen == [1, 2, 3, 4]
     assert run.reads == 1 and feeds.feeds == {}
 
@@ -154,7 +162,7 @@ def test_a_feed_stops_when_its_last_follower_leaves():
         await asyncio.sleep(0.05)
         return feeds, reads, run.reads
 
-    feeds, before, after = asyncio.run(main())
+    feeds, before, after = run_async(main)
     assert feeds.feeds == {} and before == after  # nobody follows: nothing reads the run any more
 
 
@@ -178,7 +186,7 @@ def test_a_database_error_in_the_feed_does_not_lose_points(fail_at):
         await task
         return run, seen
 
-    run, seen = asyncio.run(main())
+    run, seen = run_async(main)
     assert seen == list(range(1, len(run.values) + 1))
 
 
@@ -194,5 +202,5 @@ def test_a_follower_that_joins_as_the_run_ends_still_gets_the_last_points():
         kinds = await collect(stream, seen)
         return run, seen, kinds
 
-    run, seen, kinds = asyncio.run(main())
+    run, seen, kinds = run_async(main)
     assert seen == list(range(1, 13)) and kinds[-1] == "done"
